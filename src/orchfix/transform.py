@@ -1,0 +1,124 @@
+"""The transform protocol: what a pattern declares and what it returns.
+
+A transform is a class with an ``id``, ``category``, ``title``, default ``safety``, the file
+``kinds`` it reads, its ``options`` with defaults, a cheap text ``precheck`` and a ``check``
+method. ``check`` yields :class:`Finding` objects; a fixable finding carries a :class:`Fix`
+made of edits to its own file and, for cross-file patterns, :class:`SideChange` edits to other
+files (a path that does not exist yet is created).
+
+The class docstring has the sections *What it finds / Why it matters / Before / After /
+Options / Safety*; Before and After are indented examples that the tests run and
+``orchfix --explain`` prints.
+"""
+from __future__ import annotations
+
+import enum
+import inspect
+import re
+import textwrap
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable
+
+from orchfix.text import Edit
+
+if TYPE_CHECKING:
+    from orchfix.documents import Document
+    from orchfix.workspace import Workspace
+
+SECTIONS = ("What it finds", "Why it matters", "Before", "After", "Options", "Safety")
+
+
+class Safety(str, enum.Enum):
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass
+class SideChange:
+    """Edits to another file than the finding's own; on a missing file, it is created."""
+
+    path: str
+    edits: list[Edit]
+
+
+@dataclass
+class Fix:
+    """What applying a finding writes; ``safety`` overrides the transform's default."""
+
+    edits: list[Edit]
+    side: list[SideChange] = field(default_factory=list)
+    safety: Safety | None = None
+
+
+@dataclass
+class Finding:
+    """One occurrence of a pattern. Without ``fix`` it is report-only and ``reason`` says why."""
+
+    transform: str
+    path: str
+    line: int
+    message: str
+    fix: Fix | None = None
+    reason: str | None = None
+    safety: Safety = Safety.SAFE
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.transform, "path": self.path, "line": self.line, "message": self.message,
+            "fixable": self.fix is not None, "safety": self.safety.value, "reason": self.reason,
+        }
+
+
+@dataclass
+class Context:
+    """What a transform may consult besides its document."""
+
+    options: dict[str, Any]
+    workspace: "Workspace | None" = None
+    pins: dict[str, str] = field(default_factory=dict)
+
+
+class Transform:
+    """Base class of every pattern; see the module docstring for the contract."""
+
+    id: ClassVar[str]
+    category: ClassVar[str]
+    title: ClassVar[str]
+    safety: ClassVar[Safety] = Safety.SAFE
+    kinds: ClassVar[frozenset[str]]
+    options: ClassVar[dict[str, Any]] = {}
+    #: a regex that must match the raw text for ``check`` to be worth running
+    precheck: ClassVar[re.Pattern[str] | None] = None
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.opts = ctx.options
+
+    def applies_to(self, kind: str, text: str) -> bool:
+        return kind in self.kinds and (self.precheck is None or self.precheck.search(text) is not None)
+
+    def check(self, doc: "Document") -> Iterable[Finding]:
+        raise NotImplementedError
+
+    def finding(
+        self, doc: "Document", line: int, message: str, edits: list[Edit] | None = None, *,
+        side: list[SideChange] | None = None, reason: str | None = None, safety: Safety | None = None,
+    ) -> Finding:
+        """A finding in ``doc`` at ``line``: fixable when ``edits`` (or ``side``) is given."""
+        fix = Fix(edits or [], side or [], safety) if (edits or side) else None
+        return Finding(self.id, doc.path, line, message, fix, reason, safety or self.safety)
+
+    @classmethod
+    def doc_sections(cls) -> dict[str, str]:
+        """The docstring split into its sections (Before/After dedented)."""
+        doc = inspect.cleandoc(cls.__doc__ or "")
+        heads = "|".join(re.escape(s) for s in SECTIONS)
+        parts = re.split(rf"^({heads}):[ \t]*", doc, flags=re.M)
+        sections = {"Summary": parts[0].strip()}
+        for head, body in zip(parts[1::2], parts[2::2]):
+            sections[head] = textwrap.dedent(body).strip("\n") + "\n" if head in ("Before", "After") else body.strip()
+        return sections
+
+
+def is_transform(obj: object) -> bool:
+    return inspect.isclass(obj) and issubclass(obj, Transform) and obj is not Transform and hasattr(obj, "id")

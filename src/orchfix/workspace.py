@@ -1,0 +1,171 @@
+"""The set of files a run covers, their kinds, and a view transforms read other files through.
+
+Walks the given paths, honours ``.gitignore`` files (from the repository top down) and the
+configured ``exclude`` patterns, never follows a symbolic link, and leaves out binary and
+oversized files with a note. Paths are POSIX strings relative to the current directory when
+under it, else absolute.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import pathspec
+
+from orchfix import kinds
+from orchfix.text import Edit, apply_edits, decode
+
+MAX_FILE_SIZE = 2 * 1024 * 1024
+_HEAD = 64 * 1024
+_ALWAYS_SKIPPED = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", ".tox"}
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str
+    kind: str
+
+
+@dataclass
+class _Ignore:
+    base: Path
+    spec: pathspec.PathSpec
+
+    def verdict(self, path: Path, is_dir: bool) -> bool | None:
+        try:
+            rel = path.relative_to(self.base).as_posix()
+        except ValueError:
+            return None
+        return self.spec.check_file(rel + "/" if is_dir else rel).include
+
+
+def _gitignore(folder: Path) -> _Ignore | None:
+    file = folder / ".gitignore"
+    if not file.is_file():
+        return None
+    lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+    return _Ignore(folder, pathspec.GitIgnoreSpec.from_lines(lines))
+
+
+def _repo_top(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def display(path: Path) -> str:
+    """The path as shown to users and used as a key: relative to the cwd when under it."""
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+@dataclass
+class Workspace:
+    """Files by path with their kinds, plus staged edits to files (for cross-file fixes)."""
+
+    files: dict[str, FileEntry] = field(default_factory=dict)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    staged: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def scan(cls, paths: list[str], exclude: list[str] | None = None, exclude_base: Path | None = None) -> "Workspace":
+        ws = cls()
+        excludes = [_Ignore(exclude_base or Path.cwd(), pathspec.GitIgnoreSpec.from_lines(exclude))] if exclude else []
+        for given in paths or ["."]:
+            path = Path(given).absolute()
+            if path.is_symlink():
+                ws.notes.append((display(path), "symbolic link, not followed"))
+            elif path.is_file():
+                ws._add(path, _in_chart(path.parent))
+            elif path.is_dir():
+                ws._walk(path, excludes + _ignores_above(path), _in_chart(path))
+            else:
+                raise FileNotFoundError(f"{given}: no such file or directory")
+        return ws
+
+    def _walk(self, folder: Path, ignores: list[_Ignore], in_chart: bool) -> None:
+        own = _gitignore(folder)
+        if own:
+            ignores = ignores + [own]
+        in_chart = in_chart or (folder / "Chart.yaml").is_file()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            self.notes.append((display(folder), f"not readable: {exc.strerror}"))
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.is_symlink():
+                continue  # never followed: a link can lead out of the tree or loop
+            is_dir = entry.is_dir(follow_symlinks=False)
+            if (is_dir and entry.name in _ALWAYS_SKIPPED) or _ignored(path, is_dir, ignores):
+                continue
+            if is_dir:
+                self._walk(path, ignores, in_chart)
+            elif entry.is_file(follow_symlinks=False):
+                self._add(path, in_chart)
+
+    def _add(self, path: Path, in_chart: bool) -> None:
+        shown = display(path)
+        try:
+            size = path.stat().st_size
+            with open(path, "rb") as handle:
+                head = handle.read(_HEAD)
+        except OSError as exc:
+            self.notes.append((shown, f"not readable: {exc.strerror}"))
+            return
+        kind = kinds.classify(PurePosixPath(shown), head, in_chart)
+        if kind == kinds.OTHER:
+            return
+        if b"\0" in head[:8192]:
+            self.notes.append((shown, "binary file, skipped"))
+        elif size > MAX_FILE_SIZE:
+            self.notes.append((shown, f"larger than {MAX_FILE_SIZE // 1024 // 1024} MiB, skipped"))
+        else:
+            self.files[shown] = FileEntry(shown, kind)
+
+    # the view transforms use -------------------------------------------------------------
+
+    def of_kind(self, kind: str) -> list[FileEntry]:
+        return [f for f in self.files.values() if f.kind == kind]
+
+    def exists(self, path: str) -> bool:
+        return path in self.staged or Path(path).is_file()
+
+    def read(self, path: str) -> str | None:
+        """The text of ``path`` as the run sees it (staged edits included), or None."""
+        if path in self.staged:
+            return self.staged[path]
+        try:
+            return decode(Path(path).read_bytes())[0]
+        except OSError:
+            return None
+
+    def stage(self, path: str, edits: list[Edit]) -> None:
+        """Apply edits to the run's view of ``path`` (creating it when missing)."""
+        self.staged[path] = apply_edits(self.read(path) or "", edits)
+
+
+def _ignored(path: Path, is_dir: bool, ignores: list[_Ignore]) -> bool:
+    for ignore in reversed(ignores):  # the deepest .gitignore decides first
+        verdict = ignore.verdict(path, is_dir)
+        if verdict is not None:
+            return verdict
+    return False
+
+
+def _ignores_above(path: Path) -> list[_Ignore]:
+    """The .gitignore files between the repository top and ``path`` (exclusive)."""
+    top = _repo_top(path)
+    if top is None or top == path:
+        return []
+    chain = [p for p in reversed(path.parents) if p == top or top in p.parents]
+    return [ig for ig in map(_gitignore, chain) if ig]
+
+
+def _in_chart(folder: Path) -> bool:
+    return any((p / "Chart.yaml").is_file() for p in (folder, *folder.parents))

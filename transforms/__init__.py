@@ -1,0 +1,1 @@
+"""The orchfix catalog: one package per category, one module per pattern."""

@@ -1,0 +1,1 @@
+"""Dockerfile basics (df-001 … df-005)."""
