@@ -14,7 +14,7 @@ from orchfix import documents
 from orchfix.documents import Document, ParseError
 from orchfix.suppress import suppressed
 from orchfix.text import Edit, Encoding, apply_edits, overlaps
-from orchfix.transform import Finding, Safety, SideChange, Transform
+from orchfix.transform import Finding, Safety, Transform
 
 MAX_PASSES = 8
 
@@ -30,7 +30,8 @@ class FileOutcome:
     encoding: Encoding
     applied: list[Finding] = field(default_factory=list)
     remaining: list[Finding] = field(default_factory=list)
-    side: list[SideChange] = field(default_factory=list)
+    #: final text of every other file this file's fixes create or edit
+    side: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -50,29 +51,36 @@ def _findings(transform: Transform, doc: Document) -> list[Finding]:
 
 
 def _pick(findings: list[Finding], unsafe_ok) -> list[Finding]:
-    """The applicable fixes whose edits overlap no earlier pick."""
+    """The applicable fixes whose edits (own file and side files) overlap no earlier pick."""
     picked: list[Finding] = []
-    taken: list[Edit] = []
+    taken: dict[str | None, list[Edit]] = {}
     for f in findings:
         if f.fix is None or not allowed(f, unsafe_ok):
             continue
-        if any(overlaps(e, t) for e in f.fix.edits for t in taken):
+        wanted = [(None, e) for e in f.fix.edits] + [(s.path, e) for s in f.fix.side for e in s.edits]
+        if any(overlaps(e, t) for path, e in wanted for t in taken.get(path, ())):
             continue
         picked.append(f)
-        taken.extend(f.fix.edits)
+        for path, e in wanted:
+            taken.setdefault(path, []).append(e)
     return picked
 
 
 def _run_one(transform: Transform, doc: Document, unsafe_ok) -> tuple[Document, list[Finding]]:
-    """Apply one transform to its own fixpoint; raise GateError when it cannot get there."""
+    """Apply one transform to its own fixpoint; raise GateError when it cannot."""
+    workspace = transform.ctx.workspace
     applied: list[Finding] = []
     for _ in range(MAX_PASSES):
         picked = _pick(_findings(transform, doc), unsafe_ok)
         if not picked:
             return doc, applied
         new_text = apply_edits(doc.text, [e for f in picked for e in f.fix.edits])
-        if new_text == doc.text and not any(f.fix.side for f in picked):
-            return doc, applied
+        side: dict[str, list[Edit]] = {}
+        for change in (c for f in picked for c in f.fix.side):
+            side.setdefault(change.path, []).extend(change.edits)
+        for path, edits in side.items():
+            # later checks (and later files) see the side file as it will be written
+            workspace.stage(path, edits)
         try:
             doc = documents.load(doc.path, doc.kind, new_text, doc.encoding)
         except ParseError as exc:
@@ -88,34 +96,33 @@ class GateError(Exception):
 def fix_document(doc: Document, transforms: list[Transform], unsafe_ok: set[str] | bool = False) -> FileOutcome:
     """Run ``transforms`` over ``doc`` to a fixpoint; report what applied and what is left."""
     outcome = FileOutcome(doc.path, doc.kind, doc.text, doc.text, doc.encoding)
-    active = [t for t in transforms if t.applies_to(doc.kind, doc.text)]
     broken: set[str] = set()
     for _ in range(MAX_PASSES):
         changed = False
-        for transform in active:
-            if transform.id in broken:
+        for transform in transforms:
+            if transform.id in broken or not transform.applies_to(doc.kind, doc.text):
                 continue
+            staged = dict(transform.ctx.workspace.staged)
             try:
                 new_doc, applied = _run_one(transform, doc, unsafe_ok)
-            except GateError as exc:
-                outcome.errors.append(str(exc))
-                broken.add(transform.id)
-                continue
-            except Exception as exc:  # a transform bug must not stop the run
-                outcome.errors.append(f"{transform.id} failed: {type(exc).__name__}: {exc}")
+            except Exception as exc:  # a gate or a transform bug: skip it here, the run goes on
+                detail = str(exc) if isinstance(exc, GateError) else f"{transform.id} failed: {type(exc).__name__}: {exc}"
+                outcome.errors.append(detail)
+                transform.ctx.workspace.staged = staged
                 broken.add(transform.id)
                 continue
             if applied:
                 outcome.applied.extend(applied)
-                outcome.side.extend(s for f in applied for s in f.fix.side)
+                for change in (c for f in applied for c in f.fix.side):
+                    outcome.side[change.path] = transform.ctx.workspace.staged[change.path]
                 changed = changed or new_doc.text != doc.text
                 doc = new_doc
         if not changed:
             break
+    else:
+        outcome.errors.append(f"the transforms did not settle after {MAX_PASSES} rounds; the last round's text is kept")
     outcome.text = doc.text
-    for transform in active:
-        if transform.id in broken:
-            continue
-        for f in _findings(transform, doc):
-            outcome.remaining.append(f)
+    for transform in transforms:
+        if transform.id not in broken and transform.applies_to(doc.kind, doc.text):
+            outcome.remaining.extend(_findings(transform, doc))
     return outcome

@@ -138,8 +138,11 @@ class Workspace:
 
     def read(self, path: str) -> str | None:
         """The text of ``path`` as the run sees it (staged edits included), or None."""
-        if path in self.staged:
-            return self.staged[path]
+        return self.staged[path] if path in self.staged else self.read_disk(path)
+
+    @staticmethod
+    def read_disk(path: str) -> str | None:
+        """The text of ``path`` on disk, or None when it does not exist."""
         try:
             return decode(Path(path).read_bytes())[0]
         except OSError:

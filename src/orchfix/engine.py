@@ -1,0 +1,180 @@
+"""Runs the selected transforms over a workspace: in parallel, per file, then side files.
+
+Each file is read, parsed once and fixed by :mod:`orchfix.fixer` in a worker process (or in
+this process for small runs). Side files (a new ``.dockerignore``, an ``.env``) that two
+files' fixes both touch are settled by re-running the later file against the earlier one's
+result, here, in order. Nothing is written here: :func:`write` does that, atomically.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from orchfix import documents
+from orchfix.config import Settings
+from orchfix.fixer import FileOutcome, fix_document
+from orchfix.text import DecodeError, Encoding, decode
+from orchfix.transform import Context, Transform
+from orchfix.workspace import FileEntry, Workspace
+
+#: below this many files, worker processes cost more than they save
+PARALLEL_THRESHOLD = 48
+
+
+@dataclass
+class RunResult:
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    #: side files: path → (text before, None when new; text after)
+    side: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    #: (path, message) for files that could not be read, parsed or fixed
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.changed]
+
+    def has_changes(self) -> bool:
+        return bool(self.changed or self.side)
+
+
+@dataclass
+class Job:
+    """What every worker needs to know: transform classes, settings, the file list."""
+
+    transforms: list[type[Transform]]
+    settings: Settings
+    workspace: Workspace
+
+    def unsafe_ok(self) -> set[str] | bool:
+        # an unsafe transform applies with --unsafe, or when the config selects it by its id
+        return True if self.settings.unsafe else set(self.settings.chosen)
+
+    def instances(self) -> list[Transform]:
+        return [
+            cls(Context(self.settings.options_for(cls), self.workspace, self.settings.pins))
+            for cls in self.transforms
+        ]
+
+
+_job: Job | None = None
+_instances: list[Transform] = []
+
+
+def _init_worker(job: Job) -> None:
+    global _job, _instances
+    _job, _instances = job, job.instances()
+
+
+def _process(entry: FileEntry) -> FileOutcome | tuple[str, str] | None:
+    """One file's outcome; ``(path, message)`` when it cannot be read or parsed; None when untouched."""
+    assert _job is not None
+    try:
+        raw = Path(entry.path).read_bytes()
+        text, encoding = decode(raw)
+    except (OSError, DecodeError) as exc:
+        return entry.path, f"cannot read: {exc}"
+    if not any(t.applies_to(entry.kind, text) for t in _instances):
+        return None
+    return _fix(entry, text, encoding)
+
+
+def _fix(entry: FileEntry, text: str, encoding: Encoding) -> FileOutcome | tuple[str, str] | None:
+    try:
+        doc = documents.load(entry.path, entry.kind, text, encoding)
+    except documents.ParseError as exc:
+        where = f"{entry.path}:{exc.line}" if exc.line else entry.path
+        return where, f"does not parse as {entry.kind}: {exc.message}; skipped"
+    outcome = fix_document(doc, _instances, _job.unsafe_ok())
+    if not (outcome.changed or outcome.applied or outcome.remaining or outcome.errors or outcome.side):
+        return None
+    return outcome
+
+
+def run(job: Job, jobs: int = 0, progress: Callable[[int, int], None] | None = None) -> RunResult:
+    """Fix every file of the job's workspace with its transforms; nothing is written."""
+    entries = [e for e in job.workspace.files.values() if any(e.kind in t.kinds for t in job.transforms)]
+    result = RunResult(notes=list(job.workspace.notes))
+    jobs = jobs or os.cpu_count() or 1
+    results: Iterable
+    if jobs == 1 or len(entries) < PARALLEL_THRESHOLD:
+        _init_worker(job)
+        results = map(_process, entries)
+        pool = None
+    else:
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(job,))
+        results = pool.map(_process, entries, chunksize=max(1, min(32, len(entries) // (jobs * 8))))
+    try:
+        for done, item in enumerate(results, 1):
+            if progress:
+                progress(done, len(entries))
+            if isinstance(item, tuple):
+                result.errors.append(item)
+            elif item is not None:
+                result.outcomes.append(item)
+    finally:
+        if pool:
+            pool.shutdown()
+    _settle_side_files(job, result)
+    for outcome in result.outcomes:
+        result.errors.extend((outcome.path, message) for message in outcome.errors)
+    return result
+
+
+def _settle_side_files(job: Job, result: RunResult) -> None:
+    """Merge side files in file order; a file whose side edits met another's is fixed again."""
+    _init_worker(Job(job.transforms, job.settings, job.workspace))
+    staged = job.workspace.staged = {}
+    for i, outcome in enumerate(result.outcomes):
+        if any(path in staged and staged[path] != text for path, text in outcome.side.items()):
+            entry = job.workspace.files[outcome.path]
+            redone = _fix(entry, outcome.original, outcome.encoding)
+            if isinstance(redone, FileOutcome):
+                result.outcomes[i] = outcome = redone
+        staged.update(outcome.side)
+    for path, text in staged.items():
+        before = job.workspace.read_disk(path)
+        if before != text:
+            result.side[path] = (before, text)
+
+
+def write(path: str, text: str, encoding: Encoding) -> None:
+    """Write atomically: a temporary file in the same folder, then a rename; the mode is kept."""
+    target = Path(path)
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".orchfix")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(encoding.encode(text))
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def apply(result: RunResult) -> list[tuple[str, str]]:
+    """Write every changed file and side file; returns (path, message) for writes that failed."""
+    failed = []
+    for outcome in result.changed:
+        try:
+            write(outcome.path, outcome.text, outcome.encoding)
+        except OSError as exc:
+            failed.append((outcome.path, f"cannot write: {exc.strerror or exc}"))
+    for path, (before, text) in result.side.items():
+        try:
+            encoding = decode(Path(path).read_bytes())[1] if before is not None else Encoding()
+            write(path, text, encoding)
+        except OSError as exc:
+            failed.append((path, f"cannot write: {exc.strerror or exc}"))
+    return failed

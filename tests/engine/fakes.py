@@ -1,0 +1,70 @@
+"""Small transforms that exercise the engine's gates (not part of the catalog)."""
+from __future__ import annotations
+
+import posixpath
+import re
+
+from orchfix.text import Edit
+from orchfix.transform import Safety, SideChange, Transform
+
+
+class UpperKeyword(Transform):
+    """Uppercases lowercase instruction keywords."""
+
+    id, category, title, kinds = "zz-001", "zz", "Uppercase keywords", frozenset({"dockerfile"})
+
+    def check(self, doc):
+        for ins in doc.instructions:
+            if ins.raw_keyword != ins.keyword:
+                yield self.finding(doc, ins.line, "lowercase keyword", [Edit(ins.keyword_start, ins.keyword_end, ins.keyword)])
+
+
+class Breaker(Transform):
+    """Writes an instruction that does not exist."""
+
+    id, category, title, kinds = "zz-002", "zz", "Breaks the file", frozenset({"dockerfile"})
+
+    def check(self, doc):
+        if doc.instructions:
+            yield self.finding(doc, 1, "break", [Edit.insert(0, "BOGUS x\n")])
+
+
+class Flapper(Transform):
+    """Appends a line forever: never reaches a fixpoint."""
+
+    id, category, title, kinds = "zz-003", "zz", "Never settles", frozenset({"dockerfile"})
+
+    def check(self, doc):
+        yield self.finding(doc, 1, "again", [Edit.insert(len(doc.text), "# again\n")])
+
+
+class Crasher(Transform):
+    """Raises inside check."""
+
+    id, category, title, kinds = "zz-004", "zz", "Crashes", frozenset({"dockerfile"})
+
+    def check(self, doc):
+        raise RuntimeError("boom")
+
+
+class IgnoreFile(Transform):
+    """Creates a .dockerignore beside a Dockerfile that has none."""
+
+    id, category, title, kinds = "zz-005", "zz", "Adds .dockerignore", frozenset({"dockerfile"})
+
+    def check(self, doc):
+        target = posixpath.join(posixpath.dirname(doc.path), ".dockerignore")
+        if not self.ctx.workspace.exists(target):
+            yield self.finding(doc, 1, "no .dockerignore", side=[SideChange(target, [Edit.insert(0, ".git\n")])])
+
+
+class UnsafeTag(Transform):
+    """Replaces ':latest' with ':1' (unsafe)."""
+
+    id, category, title, kinds = "zz-006", "zz", "Pins latest", frozenset({"dockerfile"})
+    safety = Safety.UNSAFE
+    precheck = re.compile("latest")
+
+    def check(self, doc):
+        for m in re.finditer(":latest", doc.text):
+            yield self.finding(doc, doc.line_of(m.start()), "latest", [Edit(m.start(), m.end(), ":1")])

