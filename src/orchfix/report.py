@@ -131,3 +131,10 @@ def sarif(result: RunResult) -> str:
         }],
     }
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+
+
+def transforms_table() -> str:
+    """The README's table of every registered transform (so the README cannot drift)."""
+    rows = ["| id | category | title | safety |", "|---|---|---|---|"]
+    rows += [f"| `{tid}` | {cls.category} | {cls.title} | {cls.safety.value} |" for tid, cls in all_transforms().items()]
+    return "\n".join(rows) + "\n"

@@ -153,3 +153,24 @@ def features(text: str) -> set[str]:
 def words(text: str) -> list[str]:
     """The words of a plain command, with quotes removed (POSIX rules)."""
     return shlex.split(text, posix=True)
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each word of a simple command, quotes and ``$(…)`` kept inside their word."""
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(text):
+        if text[i].isspace():
+            i += 1
+            continue
+        start = i
+        while i < len(text) and not text[i].isspace():
+            c = text[i]
+            if c == "\\":
+                i += 2
+            elif c in "'\"`" or (c == "$" and text.startswith(("$(", "${"), i)) or c == "(":
+                i = _skip_quoted(text, i)
+            else:
+                i += 1
+        spans.append((start, min(i, len(text))))
+    return spans

@@ -124,7 +124,7 @@ class Workspace:
         if b"\0" in head[:8192]:
             self.notes.append((shown, "binary file, skipped"))
         elif size > MAX_FILE_SIZE:
-            self.notes.append((shown, f"larger than {MAX_FILE_SIZE // 1024 // 1024} MiB, skipped"))
+            self.notes.append((shown, f"larger than {MAX_FILE_SIZE:,} bytes, skipped"))
         else:
             self.files[shown] = FileEntry(shown, kind)
 

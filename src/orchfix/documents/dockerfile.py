@@ -120,6 +120,35 @@ class DockerfileDocument(Document):
     def stage_names(self) -> set[str]:
         return {s.name.lower() for s in self.stages if s.name}
 
+    def ancestry(self, stage: Stage) -> list[Stage]:
+        """``stage`` and the stages of this file it builds on (``FROM <stage name>``), nearest first."""
+        chain = [stage]
+        while True:
+            image = chain[-1].image.lower()
+            parent = next((s for s in self.stages[:chain[-1].index] if s.name and s.name.lower() == image), None)
+            if parent is None:
+                return chain
+            chain.append(parent)
+
+    def onbuild_trigger(self, ins: Instruction) -> Instruction | None:
+        """The instruction an ``ONBUILD`` wraps, with its keyword offsets in this text.
+
+        None for other instructions, or when the wrapped keyword is not on the ONBUILD line.
+        """
+        if ins.keyword != "ONBUILD":
+            return None
+        match = _KEYWORD.match(self.text, ins.keyword_end)
+        inner = ins.value.split(None, 1)
+        if not match or not inner or match.group(1) != inner[0] or inner[0].upper() not in KNOWN:
+            return None
+        value = inner[1] if len(inner) > 1 else ""
+        flags, args = _split_flags(value)
+        return Instruction(
+            keyword=inner[0].upper(), raw_keyword=inner[0], start=ins.start, end=ins.end,
+            keyword_start=match.start(1), keyword_end=match.end(1), line=ins.line, end_line=ins.end_line,
+            value=value, flags=flags, args=args, heredocs=ins.heredocs, comments=ins.comments, stage=ins.stage,
+        )
+
 
 class _Parser:
     def __init__(self, doc: DockerfileDocument):

@@ -1,0 +1,4 @@
+"""``python -m orchfix``."""
+from orchfix.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Knowledge shared by transforms: official images, secret names, package managers."""
