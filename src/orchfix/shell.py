@@ -121,6 +121,10 @@ def _blank_quotes(text: str, keep_double: bool) -> str:
             j = _skip_quoted(text, i)
             out.append(c + " " * (j - i - 2) + c)
             i = j
+        elif c == '"':  # kept whole: a ' inside double quotes is a plain character
+            j = _skip_quoted(text, i)
+            out.append(re.sub(r"\\.", "  ", text[i:j], flags=re.S))
+            i = j
         else:
             out.append(c)
             i += 1

@@ -13,7 +13,8 @@ from pathlib import Path, PurePosixPath
 
 import pathspec
 
-from orchfix import kinds
+from orchfix import documents, kinds
+from orchfix.documents import Document
 from orchfix.text import Edit, apply_edits, decode
 
 MAX_FILE_SIZE = 2 * 1024 * 1024
@@ -135,6 +136,21 @@ class Workspace:
 
     def exists(self, path: str) -> bool:
         return path in self.staged or Path(path).is_file()
+
+    @staticmethod
+    def is_dir(path: str) -> bool:
+        return Path(path or ".").is_dir()
+
+    def document(self, path: str) -> Document | None:
+        """``path`` parsed as its kind (staged edits included); None when missing or unparsable."""
+        text = self.read(path)
+        entry = self.files.get(path)
+        if text is None:
+            return None
+        try:
+            return documents.load(path, entry.kind if entry else "text", text)
+        except documents.ParseError:
+            return None
 
     def read(self, path: str) -> str | None:
         """The text of ``path`` as the run sees it (staged edits included), or None."""

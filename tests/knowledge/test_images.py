@@ -31,6 +31,7 @@ def test_official_floating_and_with_tag():
 @pytest.mark.parametrize("text, family, shell", [
     ("node:22-alpine", "alpine", True), ("python:3.12-slim-bookworm", "debian", True), ("node", "debian", True),
     ("scratch", "scratch", False), ("gcr.io/distroless/static-debian12", "distroless", False),
+    ("gcr.io/distroless/base:debug", "distroless", True),
     ("mongo", "ubuntu", True), ("example.com/unknown", None, None),
 ])
 def test_family_and_shell(text, family, shell):

@@ -126,6 +126,8 @@ def family(ref: ImageRef) -> str | None:
 def has_shell(ref: ImageRef) -> bool | None:
     """Whether ``/bin/sh`` exists in the image; None when unknown."""
     kind = family(ref)
+    if kind == "distroless" and "debug" in (ref.tag or ""):
+        return True  # the :debug tags ship a busybox shell
     if kind in ("scratch", "distroless"):
         return False
     return True if kind else None
