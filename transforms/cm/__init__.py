@@ -1,0 +1,1 @@
+"""Common mistakes (cm)."""
