@@ -85,12 +85,24 @@ class ImageInfo:
     health: str | None = None
     tools: tuple[str, ...] = ()
     deprecated: str | None = None
+    workdir: str | None = None
+    #: the slim suffix goes after the distro codename (``20-bookworm-slim``), not before it
+    slim_at_end: bool = False
+    #: how the default command runs: "user" (the image sets USER ``user``), "entrypoint" (its
+    #: entrypoint starts as root and switches to ``user`` itself), "root-master" (a root master
+    #: process with unprivileged workers, e.g. nginx binding port 80)
+    runs_as: str | None = None
+
+
+@lru_cache(maxsize=1)
+def _data() -> dict:
+    return tomllib.loads((Path(__file__).with_name("images.toml")).read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=1)
 def table() -> tuple[str, dict[str, ImageInfo]]:
     """(date of the table, entries by repository name)."""
-    data = tomllib.loads((Path(__file__).with_name("images.toml")).read_text(encoding="utf-8"))
+    data = _data()
     entries = {
         name: ImageInfo(name=name, **{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
         for name, fields in data["images"].items()
@@ -140,3 +152,100 @@ def pin_for(ref: ImageRef, pins: dict[str, str]) -> str | None:
             return pins[key]
     info = lookup(ref)
     return info.pin if info else None
+
+
+_VERSION = re.compile(r"(?:\d+(?:\.\d+)*|lts|current)$")
+_SLIM_SPLIT = re.compile(r"(?P<version>[^-]+)(?:-(?P<codename>[a-z]+))?$")
+
+
+def slim_tag(ref: ImageRef) -> str | None:
+    """The slim variant of ``ref``'s tag (``20`` → ``20-slim``, python ``3.12-bookworm`` →
+    ``3.12-slim-bookworm``, node ``20-bookworm`` → ``20-bookworm-slim``); None when the image has
+    no slim variant or the tag is not a plain ``<version>[-<codename>]`` (already slim, alpine …)."""
+    info = lookup(ref)
+    if info is None or not info.slim or not ref.tag:
+        return None
+    match = _SLIM_SPLIT.fullmatch(ref.tag)
+    if not match:
+        return None
+    version, codename = match.group("version"), match.group("codename")
+    codenames = _DEBIAN + _UBUNTU
+    if codename and codename not in codenames:
+        return None
+    if not (_VERSION.fullmatch(version) or (info.family in ("debian", "ubuntu") and version in codenames and not codename)):
+        return None
+    if codename is None or info.slim_at_end:
+        return ref.tag + info.slim
+    return f"{version}{info.slim}-{codename}"
+
+
+def same_variant_pin(ref: ImageRef, pins: dict[str, str]) -> str | None:
+    """Like :func:`pin_for`, but a table pin keeps the variant an untagged/``latest`` reference
+    names: ``latest`` is the full image, so a slim table pin loses its slim suffix
+    (``22-bookworm-slim`` → ``22-bookworm``). The user's own pins are taken as written."""
+    for key in (ref.repository, ref.path, ref.name):
+        if key in pins:
+            return pins[key]
+    info = lookup(ref)
+    if info is None or not info.pin:
+        return None
+    if info.slim and ref.floating:
+        return info.pin.replace(info.slim, "", 1)
+    return info.pin
+
+
+def major_version(tag: str | None) -> str | None:
+    """The leading major version of a tag (``20-alpine`` → ``20``, ``17.0.2_8-jre`` → ``17``);
+    None when the tag does not start with a version (``lts``, ``alpine``)."""
+    match = re.match(r"(\d+)(?:\.(\d+))?", tag or "")
+    return match.group(1) if match else None
+
+
+def minor_version(tag: str | None) -> str | None:
+    """``major.minor`` from the start of a tag (``3.11-slim`` → ``3.11``); None without both parts."""
+    match = re.match(r"(\d+)\.(\d+)", tag or "")
+    return f"{match.group(1)}.{match.group(2)}" if match else None
+
+
+@dataclass(frozen=True)
+class Distroless:
+    """The distroless image that runs a runtime's artefacts (``images.toml`` ``[distroless.*]``)."""
+
+    runtime: str
+    image: str
+    #: the versions published (major, or major.minor for python); empty: any
+    versions: tuple[str, ...]
+    entrypoint: tuple[str, ...]
+    #: the official images whose runtime it replaces, and the names that runtime is called by
+    replaces: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()
+
+    def image_for(self, version: str | None) -> str | None:
+        """The image name for a runtime version; None when that version is not published."""
+        if self.versions and version not in self.versions:
+            return None
+        return self.image.format(major=version)
+
+
+def distroless_for(runtime: str) -> Distroless | None:
+    """The distroless mapping of a runtime: node, java, python, or static (Go/Rust static binaries)."""
+    entry = _data().get("distroless", {}).get(runtime)
+    if entry is None:
+        return None
+    return Distroless(runtime, entry["image"], tuple(entry.get("versions", ())), tuple(entry.get("entrypoint", ())),
+                      tuple(entry.get("from", ())), tuple(entry.get("commands", ())))
+
+
+def distroless_of(ref: ImageRef) -> Distroless | None:
+    """The distroless mapping whose ``from`` list names ``ref`` (an official image), if any."""
+    if not ref.official:
+        return None
+    for runtime in _data().get("distroless", {}):
+        mapping = distroless_for(runtime)
+        if mapping and ref.name in mapping.replaces:
+            return mapping
+    return None
+
+
+#: the accounts every distroless image has in its /etc/passwd (name → uid)
+DISTROLESS_USERS = {"root": 0, "nonroot": 65532, "nobody": 65534}
