@@ -19,7 +19,8 @@ class Stack:
     markers: tuple[str, ...]
     #: dependency manifests and lockfiles to copy before installing (those present are used)
     manifests: tuple[str, ...]
-    #: a regex matching its dependency-install commands in a RUN
+    #: a regex matching its dependency-install commands in a RUN: commands that read only the
+    #: manifests (not `npm install -g x`, `yarn add x`, `bundle exec …`, `go mod tidy`)
     install: re.Pattern[str]
     #: .dockerignore entries: dependency, build and cache dirs of the stack
     ignore: tuple[str, ...]
@@ -28,14 +29,15 @@ class Stack:
 STACKS = (
     Stack("node", ("package.json",),
           ("package.json", "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", ".npmrc", ".yarnrc.yml", "bun.lockb"),
-          re.compile(r"\b(npm (ci|install|i)\b|yarn( install)?\b(?! (run|build|start|test))|pnpm (i|install)\b|bun install\b)"),
+          re.compile(r"\b(?:(?:npm (?:ci|install|i)|pnpm (?:i|install))\b(?![^;&|\n]*\s(?:-g|--global)\b)"
+                     r"|yarn(?: install)?(?=\s*(?:$|[;&|)])|\s+-)|bun install\b)", re.M),
           ("node_modules", "npm-debug.log*", "yarn-error.log", ".npm", ".yarn/cache", "coverage", ".next", "dist", "build")),
     Stack("python", ("requirements.txt", "pyproject.toml", "Pipfile", "setup.py", "poetry.lock"),
           ("requirements.txt", "requirements-prod.txt", "requirements/", "pyproject.toml", "poetry.lock", "Pipfile", "Pipfile.lock", "uv.lock"),
-          re.compile(r"\b(pip3? install\b.*-r\b|pip3? install\b.*requirements|poetry install\b|pipenv install\b|uv sync\b)"),
+          re.compile(r"\b(?:pip3? install\b[^;&|\n]*\s(?:-r|--requirement)(?:\b|=)|poetry install\b|pipenv (?:install|sync)\b|uv sync\b)"),
           ("__pycache__", "*.pyc", ".venv", "venv", ".pytest_cache", ".mypy_cache", ".tox", "*.egg-info", "dist", "build")),
-    Stack("go", ("go.mod",), ("go.mod", "go.sum"), re.compile(r"\bgo mod (download|tidy)\b"), ("bin", "vendor")),
-    Stack("ruby", ("Gemfile",), ("Gemfile", "Gemfile.lock"), re.compile(r"\bbundle( install)?\b"), (".bundle", "vendor/bundle", "log", "tmp")),
+    Stack("go", ("go.mod",), ("go.mod", "go.sum"), re.compile(r"\bgo mod download\b"), ("bin", "vendor")),
+    Stack("ruby", ("Gemfile",), ("Gemfile", "Gemfile.lock"), re.compile(r"\bbundle(?: install)?(?=\s*(?:$|[;&|)])|\s+-)", re.M), (".bundle", "vendor/bundle", "log", "tmp")),
     Stack("php", ("composer.json",), ("composer.json", "composer.lock"), re.compile(r"\bcomposer install\b"), ("vendor",)),
     Stack("java-maven", ("pom.xml",), ("pom.xml",), re.compile(r"\bmvnw? .*dependency:(go-offline|resolve)\b"), ("target",)),
     Stack("java-gradle", ("build.gradle", "build.gradle.kts"), ("build.gradle", "build.gradle.kts", "settings.gradle", "settings.gradle.kts", "gradle.properties"),
