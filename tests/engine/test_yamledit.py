@@ -115,19 +115,19 @@ def test_every_corpus_mapping_takes_a_new_key(kind):
         text = decode(path.read_bytes())[0]
         try:
             d = YamlDocument(str(path), text, kind=kind)
-            datas = list(yaml.safe_load_all(text))
+            datas = list(yaml.load_all(text, Loader=yaml.CSafeLoader))
         except (ParseError, yaml.YAMLError):
             continue
         if any(n is not None and ("&" in text or "<<" in text) for n in d.nodes):
             continue  # anchors share nodes between places: covered by the anchor-aware callers
         style = ye.style_of(d)
         for index, root in enumerate(d.nodes):
-            for mpath, mapping in list(_mappings(root))[:40]:
+            for mpath, mapping in list(_mappings(root))[:25]:
                 if not mapping.value:
                     continue
                 out = apply_edits(text, [ye.set_key(d, mapping, "orchfix-added", new["orchfix-added"], style)])
                 expected = copy.deepcopy(datas)
                 _at(expected[index], mpath)["orchfix-added"] = new["orchfix-added"]
-                assert list(yaml.safe_load_all(out)) == expected, (path, mpath)
+                assert list(yaml.load_all(out, Loader=yaml.CSafeLoader)) == expected, (path, mpath)
                 checked += 1
     assert checked > 200
