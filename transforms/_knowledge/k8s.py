@@ -1,0 +1,233 @@
+"""The Kubernetes model: objects of multi-document files, workloads and their pod templates,
+containers, selectors, and one index of the whole tree for cross-object relations.
+
+Every Kubernetes transform reads manifests through here, so ``List`` kinds, CronJob job
+templates, init containers and label selection are understood once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from orchfix import yamledit as ye
+from orchfix.documents.yaml import YamlDocument
+from orchfix.text import Edit
+from orchfix.workspace import Workspace
+
+#: kinds that run pods, and where their pod template's spec sits
+POD_SPEC_PATH = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+WORKLOADS = frozenset(POD_SPEC_PATH)
+#: workloads that keep several replicas running
+REPLICATED = frozenset({"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"})
+
+
+def path(node: Node | None, *keys: str) -> Node | None:
+    for key in keys:
+        node = ye.value(node, key)
+    return node
+
+
+def labels_of(node: Node | None) -> dict[str, str]:
+    """A ``labels``/``matchLabels``/``selector`` mapping as a dict of strings."""
+    if not isinstance(node, MappingNode):
+        return {}
+    return {k.value: v.value for k, v in node.value if isinstance(k, ScalarNode) and isinstance(v, ScalarNode)}
+
+
+@dataclass
+class Obj:
+    """One Kubernetes object: the ``index``-th document of ``doc`` (or an item of a ``List``)."""
+
+    doc: YamlDocument
+    index: int
+    node: MappingNode
+    in_list: bool = False
+
+    def get(self, *keys: str) -> Node | None:
+        return path(self.node, *keys)
+
+    def text(self, *keys: str) -> str | None:
+        return ye.scalar(self.get(*keys))
+
+    @property
+    def kind(self) -> str:
+        return self.text("kind") or ""
+
+    @property
+    def api_version(self) -> str:
+        return self.text("apiVersion") or ""
+
+    @property
+    def name(self) -> str:
+        return self.text("metadata", "name") or ""
+
+    @property
+    def namespace(self) -> str | None:
+        return self.text("metadata", "namespace")
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return labels_of(self.get("metadata", "labels"))
+
+    # workloads -------------------------------------------------------------------------
+
+    @property
+    def pod_spec(self) -> MappingNode | None:
+        keys = POD_SPEC_PATH.get(self.kind)
+        node = path(self.node, *keys) if keys else None
+        return node if isinstance(node, MappingNode) else None
+
+    @property
+    def pod_labels(self) -> dict[str, str]:
+        """The labels of the pods it runs (a Pod's own, a template's metadata labels)."""
+        if self.kind == "Pod":
+            return self.labels
+        keys = POD_SPEC_PATH.get(self.kind)
+        return labels_of(path(self.node, *keys[:-1], "metadata", "labels")) if keys else {}
+
+    @property
+    def selector(self) -> dict[str, str]:
+        """What it selects: a Service's ``spec.selector``, a workload's/PDB's ``matchLabels``."""
+        node = self.get("spec", "selector")
+        if self.kind in ("Service", "ReplicationController"):
+            return labels_of(node)
+        return labels_of(ye.value(node, "matchLabels"))
+
+    @property
+    def replicas(self) -> int | None:
+        """Declared replicas (1 when a replicated workload omits it); None for other kinds."""
+        if self.kind not in REPLICATED:
+            return None
+        text = self.text("spec", "replicas")
+        if text is None:
+            return 1
+        return int(text) if text.isdigit() else None
+
+    def containers(self, init: bool = True) -> list["Container"]:
+        spec = self.pod_spec
+        found = []
+        for key in ("initContainers", "containers") if init else ("containers",):
+            items = ye.value(spec, key)
+            if isinstance(items, SequenceNode):
+                found += [Container(self, n, key == "initContainers") for n in items.value if isinstance(n, MappingNode)]
+        return found
+
+    @property
+    def ref(self) -> tuple[str, str | None, str]:
+        return self.kind, self.namespace, self.name
+
+
+@dataclass
+class Container:
+    owner: Obj
+    node: MappingNode
+    init: bool
+
+    @property
+    def name(self) -> str:
+        return ye.scalar(ye.value(self.node, "name")) or ""
+
+    @property
+    def image(self) -> str | None:
+        return ye.scalar(ye.value(self.node, "image"))
+
+    def get(self, *keys: str) -> Node | None:
+        return path(self.node, *keys)
+
+
+def objects(doc: YamlDocument) -> list[Obj]:
+    """Every object of a manifest file (items of ``List`` kinds included), in file order."""
+    found = []
+    for index, node in enumerate(doc.nodes):
+        if not isinstance(node, MappingNode):
+            continue
+        kind = ye.scalar(ye.value(node, "kind")) or ""
+        items = ye.value(node, "items")
+        if kind.endswith("List") and isinstance(items, SequenceNode):
+            found += [Obj(doc, index, item, in_list=True) for item in items.value if isinstance(item, MappingNode)]
+        elif ye.value(node, "apiVersion") is not None:
+            found.append(Obj(doc, index, node))
+    return found
+
+
+def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    """Whether a non-empty equality selector matches a label set."""
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+@dataclass
+class Index:
+    """Every object of the tree's manifests, for relations across documents and files."""
+
+    objects: list[Obj] = field(default_factory=list)
+
+    def of_kind(self, *kinds: str) -> list[Obj]:
+        return [o for o in self.objects if o.kind in kinds]
+
+    def same_namespace(self, a: Obj, b: Obj) -> bool:
+        return (a.namespace or "default") == (b.namespace or "default")
+
+    def selecting(self, workload: Obj, *kinds: str) -> list[Obj]:
+        """Objects of ``kinds`` (Service, PodDisruptionBudget…) whose selector picks its pods."""
+        labels = workload.pod_labels
+        return [o for o in self.of_kind(*kinds) if self.same_namespace(o, workload) and selects(o.selector, labels)]
+
+    def selected_by(self, selector_owner: Obj) -> list[Obj]:
+        """Workloads whose pods ``selector_owner`` (a Service, PDB…) selects."""
+        sel = selector_owner.selector
+        return [w for w in self.of_kind(*WORKLOADS) if self.same_namespace(w, selector_owner) and selects(sel, w.pod_labels)]
+
+    def targeting(self, workload: Obj, kind: str) -> list[Obj]:
+        """Objects of ``kind`` whose ``scaleTargetRef``/``targetRef`` names the workload (HPA, VPA)."""
+        found = []
+        for o in self.of_kind(kind):
+            ref = o.get("spec", "scaleTargetRef") or o.get("spec", "targetRef")
+            if ye.scalar(ye.value(ref, "name")) == workload.name and ye.scalar(ye.value(ref, "kind")) == workload.kind:
+                found.append(o)
+        return found
+
+
+def index(workspace: Workspace, current: YamlDocument) -> Index:
+    """Every manifest object of the workspace, with ``current`` (the document being fixed, as it
+    is now) in place of its file on disk. The rest is read once per worker and re-read when a
+    staged side file changes."""
+    key = tuple(sorted(workspace.staged.items()))
+    cached = getattr(workspace, "_k8s_objects", None)
+    if not cached or cached[0] != key:
+        by_path: dict[str, list[Obj]] = {}
+        for entry in workspace.of_kind("k8s"):
+            doc = workspace.document(entry.path)
+            if isinstance(doc, YamlDocument):
+                by_path[entry.path] = objects(doc)
+        cached = workspace._k8s_objects = (key, by_path)
+    others = [o for p, objs in cached[1].items() if p != current.path for o in objs]
+    return Index(others + objects(current))
+
+
+def walk_containers(doc: YamlDocument) -> Iterator[Container]:
+    for obj in objects(doc):
+        yield from obj.containers()
+
+
+def document_end(doc: YamlDocument, obj: Obj) -> int:
+    """Offset after the last content line of the object's document (where a new ``---`` goes)."""
+    return ye.content_end(doc, doc.nodes[obj.index])
+
+
+def insert_document(doc: YamlDocument, obj: Obj, data: dict) -> Edit:
+    """A new document right after ``obj``'s, in the file's style (``---`` separated)."""
+    style = ye.style_of(doc)
+    at = document_end(doc, obj)
+    lead = "" if doc.text[at - 1:at] == "\n" else style.newline
+    return Edit.insert(at, lead + "---" + style.newline + ye.render_block(data, 0, style))
