@@ -1,0 +1,1 @@
+"""Pods and deployments (kp)."""
