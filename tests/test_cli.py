@@ -108,3 +108,15 @@ def test_suppression_in_a_real_file(project):
     dockerfile.write_text(dockerfile.read_text().replace("ADD . /app", "# orchfix: ignore[df-001]\nADD . /app"))
     result = invoke("--select", "df-001", "api")
     assert "-ADD . /app" not in result.stdout and "-ADD requirements.txt" in result.stdout
+
+
+def test_resolve_digests_flag_pins_by_digest(tmp_path, monkeypatch):
+    from tests.knowledge.fake_registry import DIGEST, FakeRegistry
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "Dockerfile").write_text("FROM node\nCMD [\"node\", \"app.js\"]\n")
+    with FakeRegistry() as fake:
+        (tmp_path / ".orchfix.toml").write_text(f'[transforms.io-001]\nregistry_url = "{fake.url}"\n')
+        result = invoke("--select", "io-001", "--unsafe", "--resolve-digests", ".")
+    assert f"+FROM node:22-bookworm@{DIGEST}\n" in result.stdout
+    assert invoke("--select", "io-001", "--unsafe", ".").stdout.count("@sha256") == 0

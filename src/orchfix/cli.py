@@ -33,6 +33,15 @@ def _list_transforms() -> None:
         click.echo(f"{tid}  {cls.category:<3} {cls.safety.value:<6}  {cls.title}")
 
 
+def _indented(body: str, prefix: str = "    ") -> str:
+    return "".join(f"{prefix}{line}\n" if line else "\n" for line in body.rstrip("\n").split("\n"))
+
+
+def _files_block(files: dict[str, str]) -> str:
+    """Each file's path, then its content indented below it."""
+    return "\n".join(f"    {path}:\n{_indented(text, ' ' * 8)}" for path, text in files.items())
+
+
 def _explain(tid: str) -> None:
     cls = all_transforms().get(tid)
     if cls is None:
@@ -44,8 +53,11 @@ def _explain(tid: str) -> None:
             if body:
                 click.echo(body + "\n")
             continue
-        indented = "".join(f"    {line}\n" if line else "\n" for line in body.rstrip("\n").split("\n"))
-        click.echo(f"{head}:\n{indented}")
+        if head == "Before" and cls.example_files:
+            click.echo("Files beside it:\n" + _files_block(cls.example_files))
+        click.echo(f"{head}:\n{_indented(body)}")
+        if head == "After" and cls.example_side:
+            click.echo("Files it writes:\n" + _files_block(cls.example_side))
     if cls.options:
         click.echo("Defaults: " + ", ".join(f"{k} = {v!r}" for k, v in cls.options.items()))
 
@@ -90,12 +102,13 @@ def _summary(result: engine.RunResult, applied: bool, unsafe: bool) -> str:
 @click.option("--unsafe", is_flag=True, help="Also apply fixes that change how things run (users, images, ports…).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="Configuration file (default: .orchfix.toml or [tool.orchfix] in pyproject.toml, found upward).")
 @click.option("--format", "fmt", type=click.Choice(["diff", "text", "json", "sarif"]), default="diff", show_default=True, help="Output: unified diff, one line per finding, JSON, or SARIF 2.1.0.")
+@click.option("--resolve-digests", is_flag=True, help="Pin images by digest too, asking their registry (needs network; same as [transforms.io-001] resolve_digests).")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, help="Worker processes (default: one per core).")
 @click.option("--list", "list_", is_flag=True, help="List the transforms (id, category, safety, title) and exit.")
 @click.option("--explain", metavar="ID", help="Show a transform's documentation with its before/after example and exit.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the diff or report: no summary, no progress.")
 @click.version_option(__version__, "--version", prog_name="orchfix")
-def cli(paths, mode, select, ignore, unsafe, config_file, fmt, jobs, list_, explain, quiet) -> None:
+def cli(paths, mode, select, ignore, unsafe, config_file, fmt, resolve_digests, jobs, list_, explain, quiet) -> None:
     """Find container-orchestration anti-patterns and rewrite them into the recommended form.
 
     Walks PATHS (default: the current folder), skipping what .gitignore ignores, and runs every
@@ -110,7 +123,8 @@ def cli(paths, mode, select, ignore, unsafe, config_file, fmt, jobs, list_, expl
     paths = list(paths) or ["."]
     try:
         settings = api.settings_for(paths, config_file)
-        job = api.plan(paths, select=_words(select), ignore=_words(ignore), unsafe=unsafe, settings=settings)
+        options = {"io-001": {"resolve_digests": True}} if resolve_digests else None
+        job = api.plan(paths, select=_words(select), ignore=_words(ignore), unsafe=unsafe, settings=settings, options=options)
     except (config.ConfigError, ValueError, FileNotFoundError, RegistryError) as exc:
         raise click.UsageError(str(exc)) from None
     progress = _Progress(not quiet and sys.stderr.isatty())
