@@ -33,6 +33,13 @@ def fix(transform_id: str, text: str, **kw) -> str:
     return outcome.text
 
 
+def reason_of(outcome: FileOutcome) -> str:
+    """The reason of the single report-only finding of an outcome (asserting there is one)."""
+    [finding] = outcome.remaining
+    assert finding.fix is None and finding.reason, finding
+    return finding.reason
+
+
 def hadolint_parses(text: str) -> bool:
     """Whether the real hadolint parses ``text`` (rule findings are fine, syntax errors not)."""
     return "DL1000" not in hadolint_codes(text)
@@ -65,9 +72,15 @@ K8S_VERSION = "1.34.0"
 
 def k8s_errors(text: str, strict: bool = True) -> list[str]:
     """kubernetes-validate's errors for every object of a manifest file (a current Kubernetes)."""
+    import functools
+
     import kubernetes_validate
+    import kubernetes_validate.utils as kv_utils
     import yaml
 
+    if not hasattr(kv_utils.schema_contents, "cache_info"):
+        # it parses a multi-megabyte JSON schema for every object; read each schema once
+        kv_utils.schema_contents = functools.lru_cache(maxsize=None)(kv_utils.schema_contents)
     errors = []
     for data in yaml.load_all(text, Loader=yaml.CSafeLoader):
         if not isinstance(data, dict):

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from orchfix.cli import cli
+from tests.helpers import hadolint_parses
 
 ROOT = Path(__file__).resolve().parents[1]
 DF = ["--select", "df"]
@@ -51,6 +52,42 @@ def test_dry_run_prints_diff_and_writes_nothing(project):
 def test_examples_diff_snapshot(project, snapshot):
     snapshot.snapshot_dir = ROOT / "tests" / "snapshots"
     snapshot.assert_match(invoke(*DF, "--unsafe", "--quiet", "api").stdout, "python-api-df.diff")
+
+
+@pytest.fixture
+def node_web(tmp_path, monkeypatch):
+    """A copy of examples/node-web as the current folder."""
+    shutil.copytree(ROOT / "examples" / "node-web", tmp_path / "node-web")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "node-web"
+
+
+#: the patterns examples/node-web shows, each fixed by a run with every transform and --unsafe
+NODE_WEB_FIXES = {"io-001", "io-002", "io-003", "io-004", "hc-001", "sc-002", "ec-003", "cm-002", "cm-005"}
+
+
+def test_node_web_diff_snapshot(node_web, snapshot):
+    snapshot.snapshot_dir = ROOT / "tests" / "snapshots"
+    snapshot.assert_match(invoke("--unsafe", "--quiet", "node-web").stdout, "node-web-unsafe.diff")
+
+
+def test_node_web_shows_every_pattern(node_web):
+    safe = json.loads(invoke("--format", "json", "node-web").stdout)["findings"]
+    # without --unsafe: the image, user, secrets and health fixes wait; the layer and cache fixes go
+    assert {f["id"] for f in safe if f["status"] == "would-fix"} == {"io-003", "io-004", "cm-002", "cm-005"}
+    assert {"io-001", "sc-001", "sc-002", "ec-003", "hc-001"} <= {f["id"] for f in safe if f["status"] != "would-fix"}
+    secrets = ("tk_9fQ2mR7xL4vB8nW1cZ6yH3pKd5Ts", "Xq7Lm2Rv9Tc4Wz8Kp1Hn6Bd3Fy5Js0Ga")
+    assert all(s in (node_web / "Dockerfile").read_text() for s in secrets)
+    applied = invoke("--unsafe", "--apply", "--format", "json", "node-web")
+    assert applied.exit_code == 0
+    fixed = {f["id"] for f in json.loads(applied.stdout)["findings"] if f["status"] == "fixed"}
+    assert NODE_WEB_FIXES <= fixed
+    written = {p: p.read_text() for p in node_web.rglob("*") if p.is_file()}
+    assert not [p for p, text in written.items() for s in secrets if s in text]
+    assert hadolint_parses(written[node_web / "Dockerfile"])
+    assert (node_web / ".dockerignore").is_file()
+    again = invoke("--unsafe", "node-web")
+    assert (again.exit_code, again.stdout) == (0, "")
 
 
 def test_apply_then_nothing_left(project):

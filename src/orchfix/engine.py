@@ -126,19 +126,37 @@ def run(job: Job, jobs: int = 0, progress: Callable[[int, int], None] | None = N
 
 
 def _settle_side_files(job: Job, result: RunResult) -> None:
-    """Merge side files in file order; a file whose side edits met another's is fixed again."""
+    """Merge side files in file order; a file whose side edits met another's is fixed again.
+
+    A side edit may land in a file that is fixed in its own right (a reference renamed in
+    another manifest): that file is fixed again from the text the earlier files' side edits
+    left, and its result is what later side edits apply to; its final text (later side edits
+    included) is written once, as its own outcome.
+    """
     _init_worker(Job(job.transforms, job.settings, job.workspace))
-    staged = job.workspace.staged = {}
+    workspace = job.workspace
+    workspace.staged = {}
+    own = {o.path for o in result.outcomes}
     for i, outcome in enumerate(result.outcomes):
-        if any(path in staged and staged[path] != text for path, text in outcome.side.items()):
-            entry = job.workspace.files[outcome.path]
-            redone = _fix(entry, outcome.original, outcome.encoding)
+        staged = workspace.staged
+        edited = outcome.path in staged and staged[outcome.path] != outcome.original
+        if edited or any(path in staged and staged[path] != text for path, text in outcome.side.items()):
+            entry = workspace.files[outcome.path]
+            source = staged.get(outcome.path, outcome.original)
+            redone = _fix(entry, source, outcome.encoding)
+            if redone is None:
+                redone = FileOutcome(outcome.path, outcome.kind, source, source, outcome.encoding)
             if isinstance(redone, FileOutcome):
+                redone.original = outcome.original
                 result.outcomes[i] = outcome = redone
-        staged.update(outcome.side)
-    for path, text in staged.items():
-        before = job.workspace.read_disk(path)
-        if before != text:
+        workspace.staged.update(outcome.side)
+        if outcome.changed or outcome.path in workspace.staged:
+            workspace.staged[outcome.path] = outcome.text
+    for outcome in result.outcomes:
+        outcome.text = workspace.staged.get(outcome.path, outcome.text)
+    for path, text in workspace.staged.items():
+        before = workspace.read_disk(path)
+        if path not in own and before != text:
             result.side[path] = (before, text)
 
 

@@ -108,7 +108,7 @@ def _is_redirect_amp(text: str, i: int) -> bool:
     )
 
 
-def _blank_quotes(text: str, keep_double: bool) -> str:
+def blank_quotes(text: str, keep_double: bool = False) -> str:
     """``text`` with quoted strings blanked out (double-quoted ones kept when ``keep_double``,
     since they still expand ``$VAR`` and ``$(…)``), for feature scans."""
     out, i = [], 0
@@ -134,8 +134,8 @@ def _blank_quotes(text: str, keep_double: bool) -> str:
 def features(text: str) -> set[str]:
     """Shell features ``text`` uses: operator, redirect, glob, variable, substitution, assignment, comment."""
     found: set[str] = set()
-    bare = _blank_quotes(text, keep_double=False)
-    expanding = _blank_quotes(text, keep_double=True)
+    bare = blank_quotes(text)
+    expanding = blank_quotes(text, keep_double=True)
     segments = split(text)
     if len(segments) > 1 or (segments and segments[0].op):
         found.add("operator")
@@ -157,6 +157,32 @@ def features(text: str) -> set[str]:
 def words(text: str) -> list[str]:
     """The words of a plain command, with quotes removed (POSIX rules)."""
     return shlex.split(text, posix=True)
+
+
+def option_value(words: list[str], names: tuple[str, ...]) -> str | None:
+    """The value of the first option of ``names`` among a command's ``words`` (``-o dir`` or
+    ``--out=dir``); None when it is not there."""
+    for i, word in enumerate(words):
+        for name in names:
+            if word == name and i + 1 < len(words):
+                return words[i + 1]
+            if word.startswith(name + "="):
+                return word.split("=", 1)[1]
+    return None
+
+
+def positionals(words: list[str], with_value: set[str]) -> list[str]:
+    """A command's arguments that are not options (``-x value`` options named in ``with_value``
+    skip their value too)."""
+    out, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+        elif word.startswith("-"):
+            skip = word in with_value
+        else:
+            out.append(word)
+    return out
 
 
 def word_spans(text: str) -> list[tuple[int, int]]:

@@ -8,7 +8,12 @@ files (a path that does not exist yet is created).
 
 The class docstring has the sections *What it finds / Why it matters / Before / After /
 Options / Safety*; Before and After are indented examples that the tests run and
-``orchfix --explain`` prints.
+``orchfix --explain`` prints. A cross-file transform whose example needs other files (a
+package.json beside the Dockerfile) names them in ``example_files`` (path → content): the
+catalog test writes them into an empty folder, runs the example there with a workspace over
+that folder, and ``orchfix --explain`` prints them before the example. ``example_side`` (path →
+content after the fix) is what the example's fix writes to other files (a new .dockerignore);
+the catalog test compares it with the side files the run produced.
 """
 from __future__ import annotations
 
@@ -89,6 +94,10 @@ class Transform:
     options: ClassVar[dict[str, Any]] = {}
     #: a regex that must match the raw text for ``check`` to be worth running
     precheck: ClassVar[re.Pattern[str] | None] = None
+    #: files beside the docstring example (path relative to the example's folder → content)
+    example_files: ClassVar[dict[str, str]] = {}
+    #: other files the example's fix creates or edits (path → their content after the fix)
+    example_side: ClassVar[dict[str, str]] = {}
 
     def __init__(self, ctx: Context):
         self.ctx = ctx

@@ -96,6 +96,9 @@ def _line_start(text: str, i: int) -> int:
     return text.rfind("\n", 0, i) + 1
 
 
+_ALIAS = re.compile(r"[\s:?-]*\*[^\s,\[\]{}]+")
+
+
 def content_end(doc: YamlDocument, node: Node) -> int:
     """Offset after the newline of the last line that holds ``node``'s content.
 
@@ -105,15 +108,29 @@ def content_end(doc: YamlDocument, node: Node) -> int:
     text = doc.text
     if isinstance(node, (MappingNode, SequenceNode)) and node.value and not node.flow_style:
         last = node.value[-1]
-        return content_end(doc, last[1] if isinstance(node, MappingNode) else last)
+        if isinstance(node, MappingNode):
+            after, last = last[0].end_mark.index, last[1]
+        else:
+            after = node.value[-2].end_mark.index if len(node.value) > 1 else node.start_mark.index
+        if last.start_mark.index < after:
+            # an alias (``develop: *dev``): its node lies at the anchor; its content here is ``*name``
+            alias = _ALIAS.match(text, after)
+            return _line_end(text, alias.end() - 1 if alias else after)
+        return content_end(doc, last)
     start, end = node.start_mark.index, node.end_mark.index
     if isinstance(node, ScalarNode) and node.style in ("|", ">"):
         end = start + len(text[start:end].rstrip(" \t\r\n"))
     return _line_end(text, max(start, end - 1))
 
 
+class Raw(str):
+    """YAML text already rendered (a scalar copied from the source with its quoting): emitted as is."""
+
+
 def render_scalar(data: Any) -> str:
-    """A scalar as YAML text that loads back as the same value."""
+    """A scalar as YAML text that loads back as the same value (a :class:`Raw` as it is)."""
+    if isinstance(data, Raw):
+        return str(data)
     if data is None:
         return "null"
     if isinstance(data, bool):
@@ -154,15 +171,22 @@ def render_block(data: Any, column: int, style: Style) -> str:
 
 
 def _inline(data: Any, column: int, style: Style) -> str:
-    if isinstance(data, str) and "\n" in data:
+    if isinstance(data, str) and "\n" in data and not isinstance(data, Raw):
         return _literal(data, column, style)
     if isinstance(data, (dict, list, tuple)):
         return render_flow(data)
     return render_scalar(data)
 
 
+class Flow(list):
+    """A list written as a one-line flow sequence (``[a, b]``) where a block one would go."""
+
+
 def _block_value(data: Any, column: int, style: Style, seq_offset: int) -> str:
-    """The text after ``key:`` for ``data``: inline for scalars and empty collections, else a block."""
+    """The text after ``key:`` for ``data``: inline for scalars, empty collections and
+    :class:`Flow` lists, else a block."""
+    if isinstance(data, Flow):
+        return " " + render_flow(list(data))
     if isinstance(data, dict) and data:
         return style.newline + render_block(data, column + style.indent, style)
     if isinstance(data, (list, tuple)) and data:
@@ -224,7 +248,8 @@ def _append_after(doc: YamlDocument, node: Node, lines: str, style: Style) -> Ed
         return Edit.insert(at, lines)
     last = _last_scalar(node)
     indicator = doc.text[last.start_mark.index:last.start_mark.index + 2]
-    if isinstance(last, ScalarNode) and last.style in ("|", ">") and indicator[1:] not in ("-", "+"):
+    here = content_end(doc, last) == at  # not an alias of a scalar written elsewhere
+    if isinstance(last, ScalarNode) and last.style in ("|", ">") and indicator[1:] not in ("-", "+") and here:
         start = last.start_mark.index + 1
         return Edit(start, at, "-" + doc.text[start:at] + style.newline + lines)
     return Edit.insert(at, style.newline + lines)
@@ -234,7 +259,7 @@ def replace_value(doc: YamlDocument, key: ScalarNode, old: Node, data: Any, styl
     """Replace the value of an entry, keeping a comment that followed it on the key's line."""
     style = style or style_of(doc)
     column = key.start_mark.column
-    collection = isinstance(data, (dict, list, tuple)) and data
+    collection = isinstance(data, (dict, list, tuple)) and data and not isinstance(data, Flow)
     if not collection and (isinstance(old, ScalarNode) and old.style not in ("|", ">")) and not is_null(old):
         return Edit(old.start_mark.index, old.end_mark.index, _inline(data, column + style.indent, style))
     colon = doc.text.index(":", key.end_mark.index)
@@ -265,7 +290,14 @@ def delete_key(doc: YamlDocument, mapping: MappingNode, key: str) -> Edit:
         elif index > 0:
             start = mapping.value[index - 1][1].end_mark.index
         return Edit(start, end, "")
-    return Edit(_line_start(doc.text, k.start_mark.index), content_end(doc, v) if not is_null(v) else _line_end(doc.text, k.end_mark.index), "")
+    line_start = _line_start(doc.text, k.start_mark.index)
+    if doc.text[line_start:k.start_mark.index].strip() and mapping.value[0][0] is k:
+        # the first entry of a sequence item (``- key: v``): the next entry moves up to the dash
+        if len(mapping.value) == 1:
+            end = v.end_mark.index if isinstance(v, ScalarNode) else content_end(doc, v)
+            return Edit(k.start_mark.index, len(doc.text[:end].rstrip("\r\n")), "{}")
+        return Edit(k.start_mark.index, mapping.value[1][0].start_mark.index, "")
+    return Edit(line_start, content_end(doc, v) if not is_null(v) else _line_end(doc.text, k.end_mark.index), "")
 
 
 def append_item(doc: YamlDocument, seq: SequenceNode, data: Any, style: Style | None = None) -> Edit:
@@ -279,6 +311,31 @@ def append_item(doc: YamlDocument, seq: SequenceNode, data: Any, style: Style | 
     return _append_after(doc, seq, render_block([data], seq.start_mark.column, style), style)
 
 
+def append_items(doc: YamlDocument, seq: SequenceNode, items: list, style: Style | None = None) -> Edit:
+    """Append several items to a sequence in one edit, in order (see :func:`append_item`)."""
+    style = style or style_of(doc)
+    if seq.flow_style or not seq.value:
+        close = seq.end_mark.index - 1
+        if doc.text[close] != "]":
+            raise ValueError("cannot append to an empty block sequence")
+        return Edit.insert(close, (", " if seq.value else "") + ", ".join(render_flow(d) for d in items))
+    return _append_after(doc, seq, render_block(list(items), seq.start_mark.column, style), style)
+
+
+def replace_item(doc: YamlDocument, seq: SequenceNode, index: int, data: Any, style: Style | None = None) -> Edit:
+    """Replace one item of a sequence with ``data`` (block items in the file's style, a flow
+    item in place); the item's own lines are rewritten, the others keep their bytes."""
+    style = style or style_of(doc)
+    item = seq.value[index]
+    if seq.flow_style:
+        return Edit(item.start_mark.index, item.end_mark.index, render_flow(data))
+    start = _line_start(doc.text, item.start_mark.index)
+    end = content_end(doc, item)
+    dash = doc.text.rfind("-", start, item.start_mark.index)
+    lines = render_block([data], dash - start, style)
+    return Edit(start, end, lines if doc.text[end - 1:end] == "\n" else lines.rstrip("\r\n"))
+
+
 def remove_item(doc: YamlDocument, seq: SequenceNode, index: int) -> Edit:
     """Remove one item of a sequence."""
     item = seq.value[index]
@@ -290,3 +347,31 @@ def remove_item(doc: YamlDocument, seq: SequenceNode, index: int) -> Edit:
             start = seq.value[index - 1].end_mark.index
         return Edit(start, end, "")
     return Edit(_line_start(doc.text, item.start_mark.index), content_end(doc, item), "")
+
+
+def add_keys(doc: YamlDocument, mapping: MappingNode, data: dict, style: Style | None = None) -> Edit:
+    """Append several new entries (keys ``mapping`` does not have) in one edit, in order."""
+    style = style or style_of(doc)
+    if mapping.flow_style:
+        close = mapping.end_mark.index - 1
+        sep = ", " if mapping.value else ""
+        return Edit.insert(close, sep + ", ".join(f"{render_scalar(k)}: {render_flow(v)}" for k, v in data.items()))
+    if not mapping.value:
+        raise ValueError("cannot add to an empty block mapping")
+    return _append_after(doc, mapping, render_block(data, _key_column(mapping), style), style)
+
+
+def insert_key(doc: YamlDocument, mapping: MappingNode, key: str, data: Any, after: str, style: Style | None = None) -> Edit:
+    """A new entry right after the entry ``after`` (the next line, at its column; in a flow
+    mapping, after its value), for keys that read best beside another (``pathType`` after ``path``)."""
+    style = style or style_of(doc)
+    found = get(mapping, after)
+    if found is None:
+        raise KeyError(after)
+    k, v = found
+    if mapping.flow_style:
+        return Edit.insert(v.end_mark.index, f", {render_scalar(key)}: {render_flow(data)}")
+    column = k.start_mark.column
+    entry = " " * column + render_scalar(key) + ":" + _block_value(data, column, style, style.seq_indent)
+    entry = entry if entry.endswith(style.newline) else entry + style.newline
+    return _append_after(doc, v if not is_null(v) else k, entry, style)

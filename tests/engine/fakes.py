@@ -68,3 +68,17 @@ class UnsafeTag(Transform):
     def check(self, doc):
         for m in re.finditer(":latest", doc.text):
             yield self.finding(doc, doc.line_of(m.start()), "latest", [Edit(m.start(), m.end(), ":1")])
+
+
+class Renamer(Transform):
+    """Renames ``old`` to ``new`` in a.Dockerfile and, as a side change, in b.Dockerfile."""
+
+    id, category, title, kinds = "zz-007", "zz", "Renames across files", frozenset({"dockerfile"})
+
+    def check(self, doc):
+        at = doc.text.find("old")
+        if doc.path != "a.Dockerfile" or at < 0:
+            return
+        other = self.ctx.workspace.read("b.Dockerfile") or ""
+        side = [SideChange("b.Dockerfile", [Edit(m.start(), m.end(), "new") for m in re.finditer("old", other)])]
+        yield self.finding(doc, 1, "rename", [Edit(at, at + 3, "new")], side=side)

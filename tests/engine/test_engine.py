@@ -120,3 +120,19 @@ def test_atomic_write_keeps_mode_and_leaves_no_temp(tmp_path):
     assert target.read_text() == "new\n"
     assert stat.S_IMODE(target.stat().st_mode) == 0o751
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.sh"]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_side_edit_to_a_file_fixed_in_its_own_right_keeps_both(tmp_path, monkeypatch, jobs):
+    monkeypatch.setattr(engine, "PARALLEL_THRESHOLD", 1)
+    (tmp_path / "a.Dockerfile").write_text("FROM old\n")
+    (tmp_path / "b.Dockerfile").write_text("FROM alpine\nrun echo old\n")
+    os.chdir(tmp_path)
+    job = Job([fakes.Renamer, fakes.UpperKeyword], Settings(), Workspace.scan(["."]))
+    result = engine.run(job, jobs=jobs)
+    texts = {o.path: o.text for o in result.changed}
+    assert texts == {"a.Dockerfile": "FROM new\n", "b.Dockerfile": "FROM alpine\nRUN echo new\n"}
+    assert not result.side
+    engine.apply(result)
+    again = engine.run(Job([fakes.Renamer, fakes.UpperKeyword], Settings(), Workspace.scan(["."])), jobs=jobs)
+    assert not again.has_changes()

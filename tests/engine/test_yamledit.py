@@ -131,3 +131,91 @@ def test_every_corpus_mapping_takes_a_new_key(kind):
                 assert list(yaml.load_all(out, Loader=yaml.CSafeLoader)) == expected, (path, mpath)
                 checked += 1
     assert checked > 200
+
+
+def test_raw_text_is_emitted_as_it_is():
+    from orchfix.yamledit import Raw, render_block, render_flow
+
+    assert render_block({"PORT": Raw('"8080"'), "HOST": Raw("db")}, 2, ye.Style()) == '  PORT: "8080"\n  HOST: db\n'
+    assert render_flow([Raw("'x'")]) == "['x']"
+
+
+def test_flow_lists_stay_on_the_key_line():
+    text = "services:\n  web:\n    image: adminer\n"
+    out = edit(text, ye.set_key, "services", "web", key="profiles", data=ye.Flow(["debug"]))
+    assert out == text + "    profiles: [debug]\n"
+    out = edit("web: {image: adminer}\n", ye.set_key, "web", key="profiles", data=ye.Flow(["debug"]))
+    assert out == "web: {image: adminer, profiles: [debug]}\n"
+    out = edit("web:\n  profiles:\n    - a\n", lambda d, m: ye.replace_value(d, *ye.get(m, "profiles"), ye.Flow(["a", "b"])), "web")
+    assert out == "web:\n  profiles: [a, b]\n"
+
+
+@pytest.mark.parametrize(("text", "after"), [
+    ("s:\n  tmpfs:\n    - /run\n  image: x\n", "s:\n  tmpfs:\n    - /run\n    - /tmp\n    - /var/run\n  image: x\n"),
+    ("s:\n  tmpfs: [/run]\n", "s:\n  tmpfs: [/run, /tmp, /var/run]\n"),
+    ("s:\n  tmpfs: []\n", "s:\n  tmpfs: [/tmp, /var/run]\n"),
+    ("s:\n  tmpfs:\n  - /run", "s:\n  tmpfs:\n  - /run\n  - /tmp\n  - /var/run\n"),
+])
+def test_append_several_items_in_one_edit(text, after):
+    assert edit(text, ye.append_items, "s", "tmpfs", items=["/tmp", "/var/run"]) == after
+
+
+@pytest.mark.parametrize(("text", "after"), [
+    ("v:\n  - ./a:/a\n  - /tmp  \n  - b:/b\n", "v:\n  - ./a:/a\n  - type: tmpfs\n    target: /tmp\n  - b:/b\n"),
+    ("v:\n- /tmp", "v:\n- type: tmpfs\n  target: /tmp"),
+    ("v: [./a:/a, /tmp]\n", "v: [./a:/a, {type: tmpfs, target: /tmp}]\n"),
+    ("v:\r\n    -   /tmp\r\n", "v:\r\n    - type: tmpfs\r\n      target: /tmp\r\n"),
+])
+def test_replace_one_item(text, after):
+    index = 0 if "/tmp" in text.split("\n")[1] else 1
+    assert edit(text, ye.replace_item, "v", index=index, data={"type": "tmpfs", "target": "/tmp"}) == after
+
+
+@pytest.mark.parametrize("text", [
+    "x: &dev\n  a: 1\n  b: 2\n\ns:\n  image: x\n  develop: *dev\n",
+    "x: &dev\n  a: 1\n\ns:\n  image: x\n  develop: *dev   # shared\n",
+    "x: &dev\n  a: 1\n\ns:\n  image: x\n  develop:\n    *dev\n",
+    "x: &dev |\n  text\ns:\n  image: x\n  develop: *dev",
+])
+def test_a_new_key_goes_after_an_alias_not_after_its_anchor(text):
+    out = edit(text, ye.set_key, "s", key="read_only", data=True)
+    assert yaml.safe_load(out)["s"] == {**yaml.safe_load(text)["s"], "read_only": True}
+    assert yaml.safe_load(out)["x"] == yaml.safe_load(text)["x"]
+
+
+def test_a_new_item_goes_after_an_alias_item():
+    text = "a: &a foo\nl:\n  - b\n  - *a\nz: 1\n"
+    assert edit(text, ye.append_item, "l", data="c") == "a: &a foo\nl:\n  - b\n  - *a\n  - c\nz: 1\n"
+
+
+@pytest.mark.parametrize(("text", "after"), [
+    # the first entry of a sequence item: the next entry moves up to the dash
+    ("l:\n  - a: 1\n    b: 2\n", "l:\n  - b: 2\n"),
+    ("l:\n- a: 1   # c\n  # note\n  b: 2\n  c: 3\n", "l:\n- b: 2\n  c: 3\n"),
+    # the only entry: an empty flow mapping stays in its place
+    ("l:\n- a: 1\n- b: 2\n", "l:\n- {}\n- b: 2\n"),
+    ("l:\n- a: 1", "l:\n- {}"),
+])
+def test_delete_the_first_entry_of_a_sequence_item(text, after):
+    assert edit(text, ye.delete_key, "l", 0, key="a") == after
+    assert yaml.safe_load(after)["l"][0] == {k: v for k, v in yaml.safe_load(text)["l"][0].items() if k != "a"}
+
+
+@pytest.mark.parametrize(("text", "after"), [
+    ("m:\n  a: 1  # one\n\nz: 0\n", "m:\n  a: 1  # one\n  b: 2\n  c:\n    - x\n\nz: 0\n"),
+    ("m: {a: 1}\n", "m: {a: 1, b: 2, c: [x]}\n"),
+    ("m: {}\n", "m: {b: 2, c: [x]}\n"),
+    ("m:\r\n    a: 1\r\n", "m:\r\n    a: 1\r\n    b: 2\r\n    c:\r\n        - x\r\n"),
+])
+def test_add_several_keys_in_one_edit(text, after):
+    assert edit(text, ye.add_keys, "m", data={"b": 2, "c": ["x"]}) == after
+
+
+@pytest.mark.parametrize(("text", "after"), [
+    ("l:\n- path: /\n  backend: x\n", "l:\n- path: /\n  pathType: Prefix\n  backend: x\n"),
+    ("l:\n- path: /  # root\n", "l:\n- path: /  # root\n  pathType: Prefix\n"),
+    ("l:\n- {path: /, backend: x}\n", "l:\n- {path: /, pathType: Prefix, backend: x}\n"),
+    ("l:\n- path: /", "l:\n- path: /\n  pathType: Prefix\n"),
+])
+def test_insert_a_key_after_another(text, after):
+    assert edit(text, ye.insert_key, "l", 0, key="pathType", data="Prefix", after="path") == after

@@ -82,3 +82,33 @@ def test_project_reads_the_override_file(tmp_path, monkeypatch):
     files = compose.project(ws, ws.document("compose.yaml"))
     assert [f.doc.path for f in files] == ["compose.yaml", "compose.override.yaml"]
     assert compose.dependents(files, "db") == ["app"]
+
+
+@pytest.mark.parametrize(("text", "parts"), [
+    ("./a:/b:ro", ["./a", "/b", "ro"]),
+    ("${CONF:-./conf}:/etc/app:ro", ["${CONF:-./conf}", "/etc/app", "ro"]),
+    ("${A:-x}:${B:-/y}", ["${A:-x}", "${B:-/y}"]),
+    ("/tmp", ["/tmp"]),
+])
+def test_split_colons_outside_variables(text, parts):
+    assert compose.split_colons(text) == parts
+
+
+def test_volume_with_a_variable_default_source():
+    doc = YamlDocument("compose.yaml", "services:\n  a:\n    volumes:\n      - ${CONF:-./conf}:/etc/app:z\n", kind="compose")
+    [vol] = compose.load(doc).services["a"].volumes()
+    assert (vol.kind, vol.source, vol.target, vol.mode) == ("bind", "${CONF:-./conf}", "/etc/app", "z")
+
+
+def test_references_beyond_depends_on():
+    text = ("services:\n  tool:\n    image: x\n  a:\n    network_mode: service:tool\n  b:\n    volumes_from: [tool]\n"
+            "  c:\n    extends: tool\n  d:\n    extends: {service: tool, file: other.yaml}\n  e:\n    depends_on: [tool]\n"
+            "  f:\n    pid: service:tool\n")
+    model = compose.load(YamlDocument("compose.yaml", text, kind="compose"))
+    assert sorted(compose.references([model], "tool")) == ["a", "b", "c", "e", "f"]
+
+
+def test_a_relative_source_is_not_a_windows_drive():
+    doc = YamlDocument("compose.yaml", "services:\n  a:\n    volumes:\n      - .:/app:cached\n      - C:\\data:/data\n", kind="compose")
+    vols = [(v.kind, v.source, v.target, v.mode) for v in compose.load(doc).services["a"].volumes()]
+    assert vols == [("bind", ".", "/app", "cached"), ("bind", "C:\\data", "/data", None)]

@@ -66,3 +66,25 @@ def test_insert_document_follows_style():
     obj = k8s.objects(doc)[0]
     edit = k8s.insert_document(doc, obj, {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "spec": {"l": [1]}})
     assert edit.new == "---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nspec:\n    l:\n    - 1\n"
+
+
+def test_insert_after_a_list_item_is_the_next_item():
+    from orchfix.text import apply_edits
+
+    text = "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: A\n    metadata: {name: a}\n  - apiVersion: v1\n    kind: B\n"
+    doc = YamlDocument("m.yaml", text, kind="k8s")
+    edit = k8s.insert_after(doc, k8s.objects(doc)[0], {"apiVersion": "v1", "kind": "C"})
+    assert apply_edits(text, [edit]) == text.replace("{name: a}\n", "{name: a}\n  - apiVersion: v1\n    kind: C\n")
+    flow = YamlDocument("f.yaml", "apiVersion: v1\nkind: List\nitems: [{apiVersion: v1, kind: A}]\n", kind="k8s")
+    assert k8s.insert_after(flow, k8s.objects(flow)[0], {"kind": "C"}).new == "---\nkind: C\n"
+
+
+def test_index_sees_manifests_a_fix_creates(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "deploy.yaml").write_text(TEXT.split("---\napiVersion: v1\nkind: List")[0])
+    ws = Workspace.scan(["."])
+    ws.staged["new-pdb.yaml"] = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: p}\n" \
+                                "spec: {selector: {matchLabels: {app: web}}}\n"
+    ws.staged["notes.txt"] = "kind: nothing"
+    ix = k8s.index(ws, ws.document("deploy.yaml"))
+    assert [o.name for o in ix.of_kind("PodDisruptionBudget")] == ["p"]

@@ -150,3 +150,15 @@ def test_uses():
 
 def test_expanded_references_skip_single_quotes():
     assert dockerenv.expanded_references("echo '${A}' \"$B\" $C") == {"B", "C"}
+
+
+def test_upper_case_stand_ins():
+    from orchfix.transforms._knowledge.secrets import is_stand_in
+
+    assert is_stand_in("GOOGLE_API_KEY", "GOOGLE_API_KEY_VAL")
+    assert is_stand_in("ETCD_DISCOVERY_TOKEN", "INSERT_ETCD_DISCOVERY_TOKEN")
+    assert is_stand_in("OAUTH2_PROXY_COOKIE_SECRET", "SECRET")
+    assert is_stand_in("DB_PASS", "REPLACE_ME")
+    assert not is_stand_in("DB_PASSWORD", "password")
+    assert not is_stand_in("API_KEY", "AKIAIOSFODNN7EXAMPLEX")
+    assert not is_stand_in("DB_PASSWORD", "Hunter2")

@@ -1,9 +1,15 @@
 """cm-002: slim bases, no caches, non-root (three findings, each with its own safety)."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from orchfix.transform import Safety
+from orchfix import documents
+from orchfix.fixer import fix_document
+from orchfix.registry import all_transforms
+from orchfix.transform import Context, Safety
+from orchfix.workspace import Workspace
 from tests.corpus import needs_corpus
 from tests.helpers import fix, hadolint_codes, hadolint_parses, run
 from tests.transforms.dockerfile_corpus import check_corpus
@@ -155,12 +161,47 @@ def test_slim_near_misses(before):
     ("FROM node:20\nRUN git clone https://e.x/r.git /app\nUSER node\n", "runs `git`"),
     ("FROM node:20\nCOPY . .\nHEALTHCHECK CMD curl -f http://localhost/ || exit 1\nUSER node\n", "runs `curl`"),
     ("FROM python:3.12\nRUN <<EOF\necho hi\nEOF\nUSER nobody\n", "not a shell command"),
+    # a health check or start command with a tool the slim image lacks (images.toml: tools of the full image)
+    ('FROM node:20\nCOPY . .\nHEALTHCHECK --interval=30s CMD ["curl", "-f", "http://localhost:3000/"]\nUSER node\n',
+     "runs `curl`"),
+    ("FROM node:20\nCOPY . .\nHEALTHCHECK CMD node -e 'process.exit(0)' || wget -qO- http://localhost:3000/ || exit 1\n"
+     "USER node\n", "runs `wget`"),
+    ("FROM python:3.12\nCOPY . .\nHEALTHCHECK CMD [ -f /tmp/ready ] && curl -fs http://localhost:8000/\nUSER nobody\n",
+     "runs `curl`"),
+    ("FROM python:3.12\nCOPY . .\nUSER nobody\nCMD curl -s http://config/ > /tmp/c && python app.py\n", "runs `curl`"),
+    ('FROM node:20\nCOPY . .\nUSER node\nENTRYPOINT ["/bin/sh", "-c", "wget -q http://config/ && exec node a.js"]\n',
+     "runs `wget`"),
 ])
 def test_slim_reports_doubts(before, reason):
     outcome = run(ID, before)
     assert outcome.text == before
     [finding] = outcome.remaining
     assert finding.fix is None and reason in finding.reason and finding.line == 1
+
+
+@pytest.mark.parametrize("check", [
+    "HEALTHCHECK CMD node healthcheck.js",
+    'HEALTHCHECK --interval=30s CMD ["node", "-e", "fetch(\'http://localhost:3000\').then(r => process.exit(r.ok ? 0 : 1))"]',
+    "HEALTHCHECK NONE",
+])
+def test_slim_keeps_health_checks_that_need_no_http_client(check):
+    before = f"FROM node:20\nCOPY . .\n{check}\nUSER node\nCMD [\"node\", \"a.js\"]\n"
+    assert fix(ID, before) == before.replace("node:20", "node:20-slim", 1)
+
+
+def test_slim_and_a_new_health_check_agree():
+    """cm-002 and hc-001 in one run never leave a slim image with a curl/wget health check."""
+    before = "FROM node:20\nWORKDIR /app\nCOPY . .\nUSER node\nEXPOSE 3000\nCMD [\"node\", \"server.js\"]\n"
+    workspace = Workspace()
+    transforms = [cls(Context(options=dict(cls.options), workspace=workspace))
+                  for cls in (all_transforms()[t] for t in ("cm-002", "hc-001"))]
+    outcome = fix_document(documents.load("Dockerfile", "dockerfile", before), transforms, unsafe_ok=True)
+    assert not outcome.errors
+    assert "node:20-slim" in outcome.text and "HEALTHCHECK" in outcome.text
+    assert not re.search(r"HEALTHCHECK.*\b(?:curl|wget)\b", outcome.text), outcome.text
+    # and over a Dockerfile whose health check uses curl, the image stays full-size
+    with_curl = before.replace("EXPOSE 3000\n", "EXPOSE 3000\nHEALTHCHECK CMD curl -f http://localhost:3000/ || exit 1\n")
+    assert run(ID, with_curl).text.startswith("FROM node:20\n")
 
 
 # -- root at run time (unsafe, the same as sc-001) ----------------------------------------------

@@ -9,7 +9,8 @@ from orchfix.transforms._knowledge import dockerignore as di
 from orchfix.workspace import Workspace
 from tests.corpus import CORPUS, needs_corpus
 from tests.helpers import fix, hadolint_parses, run
-from tests.transforms.test_io_004 import _corpus_docs, entries, side, tree
+from tests.transforms.dockerfile_corpus import corpus_docs
+from tests.transforms.test_io_004 import entries, side, tree
 
 ID = "cm-004"
 
@@ -173,7 +174,7 @@ def test_corpus():
     """The corpus has no .dockerignore: nothing to complete; no errors; a context io-004 fills is
     complete for cm-004."""
     ws = Workspace.scan([str(CORPUS)])
-    docs = list(_corpus_docs())
+    docs = list(corpus_docs())
     for path, text, _ in docs:
         outcome = run(ID, text, path=str(path), workspace=ws)
         assert not outcome.errors and outcome.text == text and not outcome.side, path

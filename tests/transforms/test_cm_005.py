@@ -9,8 +9,9 @@ import pytest
 from orchfix.transform import Safety
 from orchfix.workspace import Workspace
 from tests.corpus import needs_corpus
-from tests.helpers import hadolint_codes, hadolint_parses, run
-from tests.transforms.crossfile import check_corpus, corpus_copies, fixed, outcome, reason_of
+from tests.helpers import hadolint_codes, hadolint_parses, reason_of, run
+from tests.transforms.crossfile import corpus_copies, fixed, outcome
+from tests.transforms.dockerfile_corpus import check_corpus
 
 ID = "cm-005"
 BASE = "FROM node:22-slim\nWORKDIR /app\nCOPY package*.json ./\nRUN npm ci --omit=dev\nCOPY . .\n"
@@ -157,7 +158,7 @@ def test_hadolint_sees_no_npm_in_cmd(tmp_path, monkeypatch):
 
 @needs_corpus
 def test_corpus():
-    counts = check_corpus(ID)
+    counts = check_corpus(ID, workspace=True)
     # the corpus has no package.json files: every npm start is reported with that reason
     assert counts["applied"] == 0
     assert sum(n for key, n in counts.items() if "package.json in" in key) >= 10

@@ -1,45 +1,13 @@
 """df-001: COPY, not ADD."""
 from __future__ import annotations
 
-import difflib
-
 import pytest
 
-from orchfix import documents
-from orchfix.documents import ParseError
-from orchfix.text import decode
-from tests.corpus import files, needs_corpus
+from tests.corpus import needs_corpus
 from tests.helpers import fix, hadolint_parses, run
+from tests.transforms.dockerfile_corpus import check_corpus
 
 ID = "df-001"
-
-
-def check_corpus(transform_id: str, keywords: set[str]) -> int:
-    """Run a transform over every corpus Dockerfile: no errors, valid and idempotent output, and only
-    lines of instructions named in ``keywords`` changed (or lines inserted right after one)."""
-    changed = 0
-    for path in files("dockerfile"):
-        text, _ = decode(path.read_bytes())
-        try:
-            doc = documents.load(str(path), "dockerfile", text)
-        except ParseError:
-            continue  # not a Dockerfile the engine reads; the engine reports it, no transform runs
-        outcome = run(transform_id, text, path=str(path))
-        assert not outcome.errors, (path, outcome.errors)
-        if not outcome.changed:
-            continue
-        changed += 1
-        assert run(transform_id, outcome.text, path=str(path)).text == outcome.text, f"not idempotent: {path}"
-        # a few corpus files already fail hadolint's parser (e.g. a comment right after a heredoc)
-        assert hadolint_parses(outcome.text) or not hadolint_parses(text), f"hadolint does not parse the output for {path}"
-        about = {n for i in doc.instructions if i.keyword in keywords for n in range(i.line, i.end_line + 1)}
-        old, new = text.splitlines(), outcome.text.splitlines()
-        for tag, i1, i2, _, _ in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
-            if tag == "equal":
-                continue
-            touched = set(range(i1 + 1, i2 + 1)) if i2 > i1 else {i1}  # an insertion goes below line i1
-            assert touched <= about, f"{path}: lines {sorted(touched - about)} changed outside the instructions"
-    return changed
 
 
 @pytest.mark.parametrize(("before", "after"), [
@@ -107,4 +75,4 @@ def test_suppression_comment():
 
 @needs_corpus
 def test_corpus():
-    assert check_corpus(ID, {"ADD", "ONBUILD"}) > 0
+    assert check_corpus(ID, {"ADD", "ONBUILD"}, inserts="below")["files"] > 0

@@ -9,7 +9,7 @@ from orchfix import documents
 from orchfix.transform import Safety
 from tests.corpus import needs_corpus
 from tests.helpers import fix, hadolint_codes, hadolint_parses, run
-from tests.transforms.test_df_001 import check_corpus
+from tests.transforms.dockerfile_corpus import check_corpus
 
 ID = "df-002"
 
@@ -126,4 +126,4 @@ def test_hadolint_dl3025_gone():
 
 @needs_corpus
 def test_corpus():
-    assert check_corpus(ID, {"CMD", "ENTRYPOINT"}) > 0
+    assert check_corpus(ID, {"CMD", "ENTRYPOINT"}, inserts="below")["files"] > 0

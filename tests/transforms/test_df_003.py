@@ -10,7 +10,7 @@ from orchfix.transform import Context, Safety
 from orchfix.workspace import Workspace
 from tests.corpus import needs_corpus
 from tests.helpers import fix, hadolint_parses, run
-from tests.transforms.test_df_001 import check_corpus
+from tests.transforms.dockerfile_corpus import check_corpus
 
 ID = "df-003"
 
@@ -114,4 +114,4 @@ def test_after_df_002_converts_a_shell_form():
 
 @needs_corpus
 def test_corpus():
-    assert check_corpus(ID, {"ENTRYPOINT"}) > 0
+    assert check_corpus(ID, {"ENTRYPOINT"}, inserts="below")["files"] > 0

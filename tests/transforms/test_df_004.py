@@ -1,66 +1,18 @@
 """df-004: Minimize RUN layers."""
 from __future__ import annotations
 
-import difflib
-
 import pytest
 
 from orchfix import documents
-from orchfix.documents import ParseError
-from orchfix.text import decode
-from tests.corpus import files, needs_corpus
-from tests.helpers import fix, hadolint_codes, hadolint_parses, run
+from orchfix.fixer import fix_document
+from orchfix.registry import all_transforms
+from orchfix.transform import Context
+from tests.corpus import needs_corpus
+from tests.helpers import fix, hadolint_codes, hadolint_parses, reason_of, run
+from tests.transforms.crossfile import project
+from tests.transforms.dockerfile_corpus import check_corpus
 
 ID = "df-004"
-
-
-def _shell_syntax(codes: set[str]) -> set[str]:
-    return {c for c in codes if c == "DL1000" or c.startswith("SC1")}
-
-
-def check_corpus(transform_id: str) -> int:
-    """Run a transform over every corpus Dockerfile: no errors, output that hadolint still parses
-    without new shell-syntax findings, idempotent, and changes only to RUN instructions, the comment
-    and blank lines around them, and insertions next to them."""
-    changed = 0
-    for path in files("dockerfile"):
-        text, _ = decode(path.read_bytes())
-        try:
-            doc = documents.load(str(path), "dockerfile", text)
-        except ParseError:
-            continue  # the engine reports it; no transform runs on it
-        outcome = run(transform_id, text, path=str(path))
-        assert not outcome.errors, (path, outcome.errors)
-        if not outcome.changed:
-            continue
-        changed += 1
-        assert run(transform_id, outcome.text, path=str(path)).text == outcome.text, f"not idempotent: {path}"
-        gained = _shell_syntax(hadolint_codes(outcome.text)) - _shell_syntax(hadolint_codes(text))
-        assert not gained, f"{path}: hadolint reports {gained} on the output"
-        allowed = _run_lines(doc, text)
-        old, new = text.splitlines(), outcome.text.splitlines()
-        for tag, i1, i2, _, _ in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
-            if tag == "insert":
-                assert {i1, i1 + 1} & allowed, f"{path}: insertion after line {i1} away from any RUN"
-            elif tag != "equal":
-                touched = set(range(i1 + 1, i2 + 1))
-                assert touched <= allowed, f"{path}: lines {sorted(touched - allowed)} changed outside RUN instructions"
-    return changed
-
-
-def _run_lines(doc, text: str) -> set[int]:
-    """Lines of RUN instructions and the comment/blank lines directly above them."""
-    lines = text.splitlines()
-    allowed: set[int] = set()
-    for ins in doc.instructions:
-        if ins.keyword != "RUN":
-            continue
-        allowed.update(range(ins.line, ins.end_line + 1))
-        above = ins.line - 1
-        while above >= 1 and (not lines[above - 1].strip() or lines[above - 1].lstrip().startswith("#")):
-            allowed.add(above)
-            above -= 1
-    return allowed
 
 
 @pytest.mark.parametrize(("before", "after"), [
@@ -107,6 +59,20 @@ def _run_lines(doc, text: str) -> set[int]:
      "FROM golang AS build\nRUN a && \\\n    b\nFROM alpine\nRUN c && \\\n    d\n"),
     # `set -x` only traces, it may carry over
     ("FROM alpine\nRUN set -x && a\nRUN b\n", "FROM alpine\nRUN set -x && a && \\\n    b\n"),
+    # a dependency install keeps its layer: its cache cleanup and more installs join, the build does not
+    ("FROM node:22\nWORKDIR /app\nRUN npm ci\nRUN npm cache clean --force\nRUN npm run build\n",
+     "FROM node:22\nWORKDIR /app\nRUN npm ci && \\\n    npm cache clean --force\nRUN npm run build\n"),
+    ("FROM python:3.13\nRUN pip install -r requirements.txt\nRUN pip install -r requirements-dev.txt\n"
+     "RUN rm -rf /root/.cache\nRUN pytest\n",
+     "FROM python:3.13\nRUN pip install -r requirements.txt && \\\n    pip install -r requirements-dev.txt && \\\n"
+     "    rm -rf /root/.cache\nRUN pytest\n"),
+    # the boundary is after the install: system setup before it still joins it
+    ("FROM node:22\nRUN apt-get update\nRUN apt-get install -y --no-install-recommends git\nRUN npm ci\nRUN npm run build\n",
+     "FROM node:22\nRUN apt-get update && \\\n    apt-get install -y --no-install-recommends git && \\\n    npm ci\n"
+     "RUN npm run build\n"),
+    # an install already sharing its RUN with the build has no cached layer to keep
+    ("FROM node:22\nRUN npm ci && npm run build\nRUN npm prune --omit=dev\n",
+     "FROM node:22\nRUN npm ci && npm run build && \\\n    npm prune --omit=dev\n"),
 ])
 def test_fix(before: str, after: str):
     assert fix(ID, before) == after
@@ -126,6 +92,13 @@ def test_fix(before: str, after: str):
     "FROM mcr.microsoft.com/windows/servercore:ltsc2022\nRUN a\nRUN b\n",
     'FROM base AS win\nSHELL ["cmd", "/S", "/C"]\nFROM win\nRUN a\nRUN b\n',  # SHELL is inherited
     "FROM alpine\nRUN echo 'unterminated\nRUN b\n",
+    # a dependency install is a layer boundary (io-003 keeps it cached until the manifests change)
+    "FROM node:22\nWORKDIR /app\nRUN npm ci\nRUN npm run build\n",
+    "FROM node:22\nRUN corepack enable && pnpm install --frozen-lockfile\nRUN pnpm build\n",
+    "FROM python:3.13\nRUN pip install --no-cache-dir -r requirements.txt\nRUN python manage.py collectstatic --noinput\n",
+    "FROM golang:1.23\nRUN go mod download\nRUN go build -o /app .\n",
+    "FROM ruby:3.3\nRUN bundle install\nRUN bundle exec rake assets:precompile\n",
+    "FROM python:3.13\nRUN pip install -r requirements.txt\nRUN npm ci\n",  # another stack's install
 ])
 def test_no_change(before: str):
     outcome = run(ID, before)
@@ -143,9 +116,7 @@ def test_no_change(before: str):
 ])
 def test_report_only(before: str, why: str):
     outcome = run(ID, before)
-    assert outcome.text == before
-    [finding] = outcome.remaining
-    assert finding.fix is None and why in finding.reason
+    assert outcome.text == before and why in reason_of(outcome)
 
 
 def test_breaks_the_chain_but_merges_the_rest():
@@ -174,6 +145,26 @@ def test_hadolint_accepts_output(before: str):
     assert "DL3059" not in hadolint_codes(after)
 
 
+def test_system_package_installs_still_merge():
+    assert fix(ID, "FROM debian:12\nRUN apt-get update\nRUN apt-get install -y curl\n") == (
+        "FROM debian:12\nRUN apt-get update && \\\n    apt-get install -y curl\n")
+    assert fix(ID, "FROM alpine:3.20\nRUN apk add --no-cache curl\nRUN apk add --no-cache git\n") == (
+        "FROM alpine:3.20\nRUN apk add --no-cache \\\n    curl \\\n    git\n")
+
+
+def test_keeps_the_install_layer_io_003_caches(tmp_path, monkeypatch):
+    """df-004 before io-003 in one run: the install is not merged with the build, so io-003 still
+    copies the manifests in before it instead of reporting."""
+    workspace = project(tmp_path, monkeypatch, {"package.json": {"name": "web", "scripts": {"build": "tsc"}},
+                                                "package-lock.json": "{}"})
+    before = "FROM node:22-slim\nWORKDIR /app\nCOPY . .\nRUN npm ci\nRUN npm run build\nCMD [\"node\", \"dist/server.js\"]\n"
+    transforms = [all_transforms()[t](Context(options={}, workspace=workspace)) for t in (ID, "io-003")]
+    outcome = fix_document(documents.load("Dockerfile", "dockerfile", before), transforms)
+    assert not outcome.errors and not [f for f in outcome.remaining if f.fix is None]
+    assert outcome.text == ("FROM node:22-slim\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN npm ci\n"
+                            "COPY . .\nRUN npm run build\nCMD [\"node\", \"dist/server.js\"]\n")
+
+
 @needs_corpus
 def test_corpus():
-    assert check_corpus(ID) > 0
+    assert check_corpus(ID, {"RUN"}, around=True, inserts="beside")["files"] > 0

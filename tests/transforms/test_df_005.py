@@ -5,8 +5,8 @@ import pytest
 
 from orchfix.transform import Safety
 from tests.corpus import needs_corpus
-from tests.helpers import fix, hadolint_codes, hadolint_parses, run
-from tests.transforms.test_df_004 import check_corpus
+from tests.helpers import fix, hadolint_codes, hadolint_parses, reason_of, run
+from tests.transforms.dockerfile_corpus import check_corpus
 
 ID = "df-005"
 
@@ -115,9 +115,7 @@ def test_no_change(before: str):
 ])
 def test_report_only(before: str, why: str):
     outcome = run(ID, before)
-    assert outcome.text == before
-    [finding] = outcome.remaining
-    assert finding.fix is None and why in finding.reason
+    assert outcome.text == before and why in reason_of(outcome)
 
 
 @pytest.mark.parametrize("before", [
@@ -133,4 +131,4 @@ def test_hadolint_accepts_output(before: str):
 
 @needs_corpus
 def test_corpus():
-    assert check_corpus(ID) > 0
+    assert check_corpus(ID, {"RUN"}, around=True, inserts="beside")["files"] > 0

@@ -9,8 +9,9 @@ from orchfix.registry import all_transforms
 from orchfix.transform import Context, Safety
 from orchfix.workspace import Workspace
 from tests.corpus import needs_corpus
-from tests.helpers import fix, hadolint_parses, run
-from tests.transforms.crossfile import check_corpus, fixed, outcome, reason_of
+from tests.helpers import fix, hadolint_parses, reason_of, run
+from tests.transforms.crossfile import fixed, outcome
+from tests.transforms.dockerfile_corpus import check_corpus
 
 ID = "io-002"
 ALPINE = "alpine:3.22"
@@ -309,6 +310,31 @@ def test_node_reports(tmp_path, monkeypatch, files, before, reason):
     assert reason in reason_of(outcome(ID, tmp_path, monkeypatch, {**files, "Dockerfile": before}))
 
 
+def test_node_build_with_a_mount(tmp_path, monkeypatch):
+    """RUN flags are not part of the build command."""
+    files = node_project({"build": "tsc", "start": "node dist/s.js"}, **{"tsconfig.json": '{"compilerOptions": {"outDir": "dist"}}'})
+    before = ("FROM node:22\nWORKDIR /a\nCOPY . .\nRUN --mount=type=cache,target=/root/.npm npm ci\n"
+              "RUN --mount=type=cache,target=/root/.npm npm run build\nCMD [\"node\", \"dist/s.js\"]\n")
+    runtime = split(fixed(ID, tmp_path, monkeypatch, {**files, "Dockerfile": before}))[1]
+    assert runtime.startswith("FROM node:22-slim\n") and "COPY --from=build /a/dist ./dist\n" in runtime
+
+
+@pytest.mark.parametrize("secret", ["ENV API_TOKEN=tk_9fQ2mR7xL4vB8nW1cZ6yH3pKd5Ts\n", "ENV DB_PASSWORD=hunter2hunter2\n",
+                                    "ARG NPM_TOKEN=Xq7Lm2Rv9Tc4Wz8Kp1Hn6Bd3Fy5Js0Ga\nENV NPM_TOKEN=$NPM_TOKEN\n"])
+def test_node_does_not_repeat_a_secret(tmp_path, monkeypatch, secret):
+    """An ENV/ARG the runtime stage would repeat that holds a secret: reported, so the value is not
+    written a second time (sc-002/ec-003 remove it first, then the split goes ahead)."""
+    files = node_project({"build": "tsc", "start": "node dist/s.js"}, **{"tsconfig.json": '{"compilerOptions": {"outDir": "dist"}}'})
+    before = f"FROM node:22\n{secret}WORKDIR /a\nCOPY . .\nRUN npm ci && npm run build\nCMD [\"node\", \"dist/s.js\"]\n"
+    result = outcome(ID, tmp_path, monkeypatch, {**files, "Dockerfile": before})
+    assert result.text == before and "holds a secret, which the runtime stage would repeat" in reason_of(result)
+    workspace = Workspace.scan(["."])
+    both = [cls(Context(options=dict(cls.options), workspace=workspace)) for cls in (all_transforms()[t] for t in (ID, "sc-002", "ec-003"))]
+    after = fix_document(documents.load("Dockerfile", "dockerfile", before), both, unsafe_ok=True)
+    assert not after.errors and "\nFROM node:22-slim\n" in after.text
+    assert not any(value in after.text for value in ("tk_9fQ2", "hunter2hunter2", "Xq7Lm2"))
+
+
 def test_node_native_build_tools_keep_the_full_image(tmp_path, monkeypatch):
     files = node_project({"build": "vite build", "start": "node dist/s.js"})
     before = ("FROM node:22\nRUN apt-get update && apt-get install -y python3 make g++\nWORKDIR /a\nCOPY . .\n"
@@ -323,6 +349,6 @@ def test_docs_example_needs_no_workspace():
 
 @needs_corpus
 def test_corpus():
-    counts = check_corpus(ID)
+    counts = check_corpus(ID, workspace=True)
     # every corpus Dockerfile that builds is multi-stage already
-    assert counts["applied"] == 0 and not [k for k in counts if k.startswith("report")]
+    assert counts["applied"] == 0 and counts["report-only"] == 0

@@ -6,8 +6,9 @@ import pytest
 from orchfix.transform import Safety
 from orchfix.workspace import Workspace
 from tests.corpus import needs_corpus
-from tests.helpers import hadolint_parses, run
-from tests.transforms.crossfile import check_corpus, corpus_copies, fixed, outcome, reason_of, same_lines_kept
+from tests.helpers import hadolint_parses, reason_of, run
+from tests.transforms.crossfile import corpus_copies, fixed, outcome, same_lines_kept
+from tests.transforms.dockerfile_corpus import check_corpus
 
 ID = "io-003"
 NODE = {"package.json": {"name": "web", "scripts": {"start": "node server.js"}}, "package-lock.json": "{}"}
@@ -93,6 +94,15 @@ NODE = {"package.json": {"name": "web", "scripts": {"start": "node server.js"}},
      "RUN pip install --upgrade pip setuptools && pip install -r requirements.txt\n",
      "FROM python:3.13\nWORKDIR /app\nENV PIP_NO_CACHE_DIR=1\nUSER 1000\nRUN apt-get update && apt-get install -y gcc\n"
      "COPY requirements.txt ./\nRUN pip install --upgrade pip setuptools && pip install -r requirements.txt\nCOPY . .\n"),
+    # RUN flags (cache and secret mounts) are not part of the command; they move with the RUN
+    (NODE,
+     "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN --mount=type=cache,target=/root/.npm npm ci\n",
+     "FROM node:22\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN --mount=type=cache,target=/root/.npm npm ci\nCOPY . .\n"),
+    (NODE,
+     "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN --mount=type=secret,id=npm_token,env=NPM_TOKEN \\\n"
+     "    echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > ~/.npmrc && npm ci && rm -f ~/.npmrc\n",
+     "FROM node:22\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN --mount=type=secret,id=npm_token,env=NPM_TOKEN \\\n"
+     "    echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > ~/.npmrc && npm ci && rm -f ~/.npmrc\nCOPY . .\n"),
 ])
 def test_moves_the_install_before_the_sources(tmp_path, monkeypatch, layout, before, after):
     result = fixed(ID, tmp_path, monkeypatch, {**layout, "Dockerfile": before})
@@ -231,7 +241,7 @@ def test_idempotent_and_without_workspace_reports():
 
 @needs_corpus
 def test_corpus():
-    counts = check_corpus(ID)
+    counts = check_corpus(ID, workspace=True)
     # the corpus holds Dockerfiles and compose files, not the projects' manifests: it reports
     assert counts["applied"] == 0 and sum(v for k, v in counts.items() if "not in the build" in k) >= 2
 

@@ -7,63 +7,22 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from orchfix import api, documents
+from orchfix import api
 from orchfix.cli import cli
-from orchfix.documents import ParseError
-from orchfix.text import decode
+from orchfix.registry import all_transforms
 from orchfix.transforms._knowledge import contexts
 from orchfix.transforms._knowledge import dockerignore as di
 from orchfix.workspace import Workspace
-from tests.corpus import CORPUS, files, needs_corpus
+from tests.corpus import CORPUS, needs_corpus
 from tests.helpers import fix, hadolint_parses, run
+from tests.transforms.dockerfile_corpus import corpus_docs
 
 ID = "io-004"
 
 NODE = 'FROM node:20-alpine\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build\nCMD ["node", "dist/server.js"]\n'
 
-NODE_IGNORE = """\
-# version control
-.git
-.gitignore
-
-# secrets and local settings
-**/.env
-**/.env.*
-!**/.env.example
-!**/.env.sample
-!**/.env.template
-!**/.env.dist
-**/*.pem
-**/*.key
-**/id_rsa*
-
-# dependencies (installed by the build)
-**/node_modules
-.yarn/cache
-
-# build output (made by the build)
-.next
-dist
-build
-
-# caches and logs
-**/*.log
-**/npm-debug.log*
-.npm
-coverage
-
-# editor and OS files
-**/.DS_Store
-.idea
-.vscode
-
-# container build files
-Dockerfile*
-*.Dockerfile
-.dockerignore
-docker-compose*
-compose*.y*ml
-"""
+#: the file the docstring example writes (the catalog test runs it too)
+NODE_IGNORE = all_transforms()[ID].example_side[".dockerignore"]
 
 
 def tree(tmp_path, monkeypatch, layout: dict[str, str | bytes], git: bool = True) -> Workspace:
@@ -333,20 +292,11 @@ def test_dry_run_shows_the_new_file(tmp_path, monkeypatch):
 
 # --- corpus -----------------------------------------------------------------------------------------
 
-def _corpus_docs():
-    for path in files("dockerfile"):
-        text, _ = decode(path.read_bytes())
-        try:
-            yield path, text, documents.load(str(path), "dockerfile", text)
-        except ParseError:
-            continue  # not a Dockerfile the engine reads; no transform runs on it
-
-
 @needs_corpus
 def test_corpus():
     ws = Workspace.scan([str(CORPUS)])
     written: dict[str, str] = {}
-    for path, text, _ in _corpus_docs():
+    for path, text, _ in corpus_docs():
         outcome = run(ID, text, path=str(path), workspace=ws)
         assert not outcome.errors, (path, outcome.errors)
         assert outcome.text == text
@@ -355,7 +305,7 @@ def test_corpus():
     # build-context safety: no COPY/ADD/bind source of any Dockerfile of the context is left out,
     # by pathspec and by the independent matcher in contexts.py
     by_context: dict[str, list] = {}
-    for path, _, doc in _corpus_docs():
+    for path, _, doc in corpus_docs():
         by_context.setdefault(contexts.build_context(ws, str(path)), []).append(doc)
     for ignore, text in written.items():
         lines, rules = text.splitlines(), contexts.ignore_patterns(text)
@@ -366,7 +316,7 @@ def test_corpus():
     # a second run with the files staged finds nothing
     for name, text in written.items():
         ws.staged[name] = text
-    for path, text, _ in _corpus_docs():
+    for path, text, _ in corpus_docs():
         assert not run(ID, text, path=str(path), workspace=ws).side
 
 
@@ -377,7 +327,7 @@ def test_corpus_safety_with_every_entry(monkeypatch):
     ordered = sorted({r.pattern: r for r in di.RULES.values()}.values(), key=lambda r: list(di.GROUPS).index(r.group))
     monkeypatch.setattr(di, "_candidates", lambda *a: (ordered, []))
     ws = Workspace.scan([str(CORPUS)])
-    for path, _, doc in _corpus_docs():
+    for path, _, doc in corpus_docs():
         tgt = di.target(ws, doc)
         lines = di.plan(ws, tgt, None).lines
         rules = contexts.ignore_patterns("\n".join(lines))

@@ -1,18 +1,16 @@
 """sc-002: No secrets in Dockerfiles."""
 from __future__ import annotations
 
-import difflib
 import re
 
 import pytest
 
 from orchfix import documents
-from orchfix.documents import ParseError
 from orchfix.fixer import FileOutcome
-from orchfix.text import decode
 from orchfix.transforms._knowledge import dockerenv, secrets
-from tests.corpus import files, needs_corpus
+from tests.corpus import needs_corpus
 from tests.helpers import fix, hadolint_parses, run
+from tests.transforms.dockerfile_corpus import check_corpus
 
 ID = "sc-002"
 GH = "ghp_" + "R4nd0mT0k3nV4lu3" * 2 + "abcd"  # built so no scanner mistakes this file for a leak
@@ -206,36 +204,19 @@ def test_suppression_comment():
 
 
 def check_secret_corpus(transform_id: str, keywords: set[str], options: dict | None = None) -> tuple[int, int]:
-    """Run a secrets transform over every corpus Dockerfile: no errors, valid and idempotent output,
-    no removed value anywhere in what it writes or says, and changes only to lines of ``keywords``
-    instructions and comment lines (notes above them, redacted copies). Returns (findings, changed)."""
-    findings = changed = 0
-    for path in files("dockerfile"):
-        text, _ = decode(path.read_bytes())
-        try:
-            doc = documents.load(str(path), "dockerfile", text)
-        except ParseError:
-            continue  # not a Dockerfile the engine reads
-        outcome = run(transform_id, text, path=str(path), options=options)
-        assert not outcome.errors, (path, outcome.errors)
-        findings += len(outcome.applied) + len(outcome.remaining)
+    """The corpus check of a secrets transform: besides the common promises, no removed value
+    anywhere in what it writes or says, changes only to lines of ``keywords`` instructions and
+    comment lines (notes above them, redacted copies), and inserted lines that are notes or
+    ``keywords`` instructions. Returns (findings, changed files)."""
+    def notes_and_declarations(old: list[str], new: list[str]) -> bool:
+        return bool(old) or all(line.lstrip().startswith("#") or line.split(None, 1)[0].upper() in keywords for line in new)
+
+    def leaks_nothing(text: str, outcome: FileOutcome) -> None:
         assert_leaks_nothing(outcome, removed_values(text, outcome.text))
-        if not outcome.changed:
-            continue
-        changed += 1
-        assert run(transform_id, outcome.text, path=str(path), options=options).text == outcome.text, f"not idempotent: {path}"
-        assert hadolint_parses(outcome.text) or not hadolint_parses(text), f"hadolint does not parse the output for {path}"
-        about = {n for i in doc.instructions if i.keyword in keywords for n in range(i.line, i.end_line + 1)}
-        old, new = text.splitlines(), outcome.text.splitlines()
-        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
-            if tag == "equal":
-                continue
-            touched = {n + 1 for n in range(i1, i2) if not old[n].lstrip().startswith("#")}
-            assert touched <= about, f"{path}: lines {sorted(touched - about)} changed outside the instructions"
-            if i1 == i2:  # pure insertions: notes, directives and declarations only
-                assert all(line.lstrip().startswith("#") or line.split(None, 1)[0].upper() in keywords
-                           for line in new[j1:j2]), (path, new[j1:j2])
-    return findings, changed
+
+    counts = check_corpus(transform_id, keywords, options=options, comments=True,
+                          hunk=notes_and_declarations, each=leaks_nothing)
+    return counts["applied"] + counts["remaining"], counts["files"]
 
 
 @needs_corpus

@@ -42,6 +42,18 @@ def has_variables(text: str) -> bool:
     return bool(_VARIABLE.search(text.replace("$$", "")))
 
 
+def unset_variables(text: str, env: dict[str, str] | None = None) -> list[str]:
+    """The variables of ``text`` that would interpolate to nothing: no value in ``env`` and no
+    ``:-``/``-`` default (what is only known when Compose runs)."""
+    env = env or {}
+    found = []
+    for match in _VARIABLE.finditer(text.replace("$$", "")):
+        name, op, default = match.group(1) or match.group(4), match.group(2), match.group(3)
+        if not env.get(name) and not (op in ("-", ":-") and default):
+            found.append(name)
+    return found
+
+
 @dataclass
 class Port:
     """One published or exposed port, in either syntax; ``node`` is the list item."""
@@ -93,6 +105,21 @@ class Volume:
     long: bool = False
 
 
+def split_colons(text: str) -> list[str]:
+    """``text`` split at its colons, except those inside ``${VAR:-default}`` (a volume's
+    ``${CONF:-./conf}:/etc/app:ro`` has three parts)."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        if char == "{" and text[i - 1:i] == "$":
+            depth += 1
+        elif char == "}" and depth:
+            depth -= 1
+        elif char == ":" and not depth:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]
+
+
 def parse_volume(node: Node) -> Volume | None:
     if isinstance(node, MappingNode):
         get = lambda key: ye.scalar(ye.value(node, key))  # noqa: E731 - a local shorthand
@@ -105,9 +132,9 @@ def parse_volume(node: Node) -> Volume | None:
     text = ye.scalar(node)
     if not text:
         return None
-    parts = text.split(":")
+    parts = split_colons(text)
     # a Windows drive letter (C:\data:/data) is part of the source
-    if len(parts) > 2 and len(parts[0]) == 1 and parts[1].startswith(("\\", "/")):
+    if len(parts) > 2 and len(parts[0]) == 1 and parts[0].isalpha() and parts[1].startswith(("\\", "/")):
         parts = [parts[0] + ":" + parts[1], *parts[2:]]
     if len(parts) == 1:
         return Volume(node, "anonymous", parts[0])
@@ -266,3 +293,59 @@ def dependents(files: list[ComposeFile], name: str) -> list[str]:
             if name in service.depends_on() or name in links:
                 found.append(service.name)
     return found
+
+
+#: keys through which a service uses another: ``network_mode``/``ipc``/``pid`` ``service:NAME``
+_SERVICE_MODES = ("network_mode", "ipc", "pid")
+
+
+def references(files: list[ComposeFile], name: str) -> list[str]:
+    """Services of the project that need ``name`` to run or are built on it: :func:`dependents`
+    plus ``network_mode``/``ipc``/``pid: service:NAME``, ``volumes_from`` and ``extends``."""
+    found = dependents(files, name)
+    for compose in files:
+        for service in compose.services.values():
+            if service.name == name or service.name in found:
+                continue
+            modes = [service.text(key) for key in _SERVICE_MODES]
+            volumes_from = [ye.scalar(n).split(":")[0] for n in service.items("volumes_from") if ye.scalar(n)]
+            extends = service.get("extends")
+            # an extends with ``file:`` names a service of another file
+            base = ye.scalar(extends) if isinstance(extends, ScalarNode) else (
+                ye.scalar(ye.value(extends, "service")) if ye.value(extends, "file") is None else None)
+            if f"service:{name}" in modes or name in volumes_from or base == name:
+                found.append(service.name)
+    return found
+
+
+def owned(doc: YamlDocument, key: ScalarNode, node: Node) -> bool:
+    """Whether ``node``, the value of ``key``, is written right after it and nowhere else shares
+    it: not an alias (``*x``, whose node lives at its anchor), not an anchor (``&x``) others may
+    alias, not merging keys from one (``<<: *x``). Only such a value can be edited in place."""
+    if node.start_mark.index < key.end_mark.index:
+        return False
+    between = doc.text[key.end_mark.index:node.start_mark.index]
+    if "&" in between.split("#", 1)[0] or doc.text.startswith(("&", "*"), node.start_mark.index):
+        return False
+    return ye.get(node, "<<") is None
+
+
+#: deploy keys only swarm reads (docker compose reads ``replicas``, ``resources``, ``restart_policy`` too)
+SWARM_ONLY = frozenset({"placement", "update_config", "rollback_config", "endpoint_mode"})
+
+
+def swarm(compose: ComposeFile) -> bool:
+    """Whether a file is a swarm stack for sure: named as one (``docker-stack.yml``), or a
+    service's ``deploy`` uses what only swarm reads (``placement``, ``update_config``,
+    ``rollback_config``, ``endpoint_mode``, ``mode: global`` or a job mode). Stricter than
+    :attr:`ComposeFile.stack`, for changes plain docker compose could not run (external secrets)
+    or would not use (rolling updates, placement)."""
+    if "stack" in posixpath.basename(compose.doc.path).lower():
+        return True
+    for service in compose.services.values():
+        node = service.deploy
+        if isinstance(node, MappingNode):
+            keys = {k.value for k, _ in node.value if isinstance(k, ScalarNode)}
+            if keys & SWARM_ONLY or ye.scalar(ye.value(node, "mode")) in ("global", "replicated-job", "global-job"):
+                return True
+    return False

@@ -207,8 +207,9 @@ def references(text: str) -> set[str]:
 
 
 def command_text(ins: Instruction) -> str:
-    """What an instruction runs or reads: its value plus any heredoc bodies."""
-    return "\n".join([ins.value, *(h.body for h in ins.heredocs)])
+    """What an instruction runs or reads: its arguments (without flags such as ``RUN --mount=…``)
+    plus any heredoc bodies."""
+    return "\n".join([ins.args, *(h.body for h in ins.heredocs)])
 
 
 def descendants(doc: DockerfileDocument, stage: Stage) -> list[Stage]:
@@ -252,8 +253,8 @@ def uses(doc: DockerfileDocument, ins: Instruction, name: str, tools: re.Pattern
 # --- values at a point of the file -----------------------------------------------------------
 
 def expand(text: str, env: dict[str, str]) -> str | None:
-    """``text`` with variables replaced from ``env`` (``${X:-d}`` defaults used); None when a
-    variable has no known value."""
+    """``text`` with variables replaced from ``env`` (``${X:-d}`` defaults and ``${X:+w}``
+    alternatives used); None when a variable has no known value."""
     missing = False
 
     def sub(match: re.Match[str]) -> str:
@@ -263,6 +264,8 @@ def expand(text: str, env: dict[str, str]) -> str | None:
         value = env.get(name)
         if op in (":-", "-", ":=", "=") and (value is None or (op.startswith(":") and value == "")):
             return word or ""
+        if op in (":+", "+"):
+            return (word or "") if value is not None and (op == "+" or value != "") else ""
         if value is None:
             missing = True
             return ""

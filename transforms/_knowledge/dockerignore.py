@@ -42,6 +42,8 @@ from pathlib import Path
 import pathspec
 
 from orchfix.documents.dockerfile import DockerfileDocument
+from orchfix.text import Edit
+from orchfix.transform import SideChange
 from orchfix.workspace import Workspace
 
 from . import stacks
@@ -381,6 +383,17 @@ def target(workspace: Workspace, doc: DockerfileDocument) -> Target:
 def outside(context: str) -> bool:
     """Whether the context lies above the current folder (``..``): not orchfix's to write into."""
     return context == ".." or context.startswith("../")
+
+
+def writable(workspace: Workspace, tgt: Target) -> bool:
+    """Whether orchfix may write the target's ignore file: its context is a folder of the tree
+    being fixed (not above it, and there on disk)."""
+    return not outside(tgt.context) and workspace.is_dir(tgt.context)
+
+
+def new_file(tgt: Target, result: Plan) -> SideChange:
+    """The side change creating the target's ignore file with the plan's entries."""
+    return SideChange(tgt.path, [Edit.insert(0, render_new(result))])
 
 
 def ancestor_ignore(context: str) -> str | None:

@@ -92,6 +92,13 @@ class ImageInfo:
     #: entrypoint starts as root and switches to ``user`` itself), "root-master" (a root master
     #: process with unprivileged workers, e.g. nginx binding port 80)
     runs_as: str | None = None
+    #: what it is to a project's other services: "database", "cache", "broker", "admin" (see :func:`role`)
+    role: str | None = None
+    #: variables its entrypoint also reads from a file named by ``<VAR>_FILE`` (Docker/Swarm secrets)
+    file_env: tuple[str, ...] = ()
+    #: the paths besides /tmp it writes outside its volumes, which a read-only root filesystem needs
+    #: as tmpfs; None: unknown (only images listed run read-only)
+    tmp_dirs: tuple[str, ...] | None = None
 
 
 @lru_cache(maxsize=1)
@@ -133,6 +140,30 @@ def family(ref: ImageRef) -> str | None:
         return "debian"
     info = lookup(ref)
     return info.family if info else None
+
+
+#: roles of internal services: reached by a project's other services (or its admins), not the public
+INTERNAL_ROLES = frozenset({"database", "cache", "broker", "admin"})
+#: roles of services that hold or move data (what network isolation keeps away from the front)
+DATA_ROLES = frozenset({"database", "cache", "broker"})
+
+
+def role(ref: ImageRef) -> str | None:
+    """What the image is to a project's other services ("database", "cache", "broker", "admin"):
+    the table's ``role``, then ``[roles]`` by repository path, then a table entry named like the
+    reference's last path part (``bitnami/redis`` is a cache); None when unknown or variable."""
+    if ref.variable:
+        return None
+    info = lookup(ref)
+    if info and info.role:
+        return info.role
+    path = ref.path.lower()
+    full = f"{ref.registry}/{path}" if ref.registry else path
+    for name, entries in _data().get("roles", {}).items():
+        if any(e == path or path.endswith("/" + e) or e == full for e in entries):
+            return name
+    entry = table()[1].get(ref.name.lower())
+    return entry.role if entry else None
 
 
 def has_shell(ref: ImageRef) -> bool | None:
@@ -249,3 +280,16 @@ def distroless_of(ref: ImageRef) -> Distroless | None:
 
 #: the accounts every distroless image has in its /etc/passwd (name → uid)
 DISTROLESS_USERS = {"root": 0, "nonroot": 65532, "nobody": 65534}
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def pins_key(name: str) -> str:
+    """``name`` as a key of the ``[pins]`` table (quoted unless a bare TOML key)."""
+    return name if _BARE_KEY.fullmatch(name) else f'"{name}"'
+
+
+def pins_hint(ref: ImageRef) -> str:
+    """What to configure when no pin is known for ``ref``: the ``[pins]`` line to add."""
+    return f'set [pins] {pins_key(ref.repository)} = "..."'

@@ -210,9 +210,23 @@ def index(workspace: Workspace, current: YamlDocument) -> Index:
             doc = workspace.document(entry.path)
             if isinstance(doc, YamlDocument):
                 by_path[entry.path] = objects(doc)
+        for new in _staged_manifests(workspace):
+            by_path[new.path] = objects(new)
         cached = workspace._k8s_objects = (key, by_path)
     others = [o for p, objs in cached[1].items() if p != current.path for o in objs]
     return Index(others + objects(current))
+
+
+def _staged_manifests(workspace: Workspace) -> Iterator[YamlDocument]:
+    """Manifests a fix of this run creates (a new ``<name>-pdb.yaml``): not scanned yet, staged."""
+    for path, text in workspace.staged.items():
+        if path in workspace.files or not path.endswith((".yaml", ".yml")):
+            continue
+        try:
+            doc = YamlDocument(path, text, kind="k8s")
+        except ValueError:  # a staged file that does not parse (ParseError) holds no objects
+            continue
+        yield doc
 
 
 def walk_containers(doc: YamlDocument) -> Iterator[Container]:
@@ -231,3 +245,15 @@ def insert_document(doc: YamlDocument, obj: Obj, data: dict) -> Edit:
     at = document_end(doc, obj)
     lead = "" if doc.text[at - 1:at] == "\n" else style.newline
     return Edit.insert(at, lead + "---" + style.newline + ye.render_block(data, 0, style))
+
+
+def insert_after(doc: YamlDocument, obj: Obj, data: dict) -> Edit:
+    """A new object right after ``obj``: the next item of its ``List`` (block lists), else a new
+    document after its own (:func:`insert_document`)."""
+    items = ye.value(doc.nodes[obj.index], "items") if obj.in_list else None
+    if not isinstance(items, SequenceNode) or items.flow_style:
+        return insert_document(doc, obj, data)
+    style = ye.style_of(doc)
+    at = ye.content_end(doc, obj.node)
+    lead = "" if doc.text[at - 1:at] == "\n" else style.newline
+    return Edit.insert(at, lead + ye.render_block([data], items.start_mark.column, style))

@@ -254,16 +254,6 @@ _WEBPACK_OUT = re.compile(r"""\bpath\s*:\s*path\.(?:resolve|join)\(\s*__dirname\
 _JSON_COMMENT = re.compile(r'"(?:\\.|[^"\\])*"|//[^\n]*|/\*.*?\*/', re.S)
 
 
-def _flag(words: list[str], names: tuple[str, ...]) -> str | None:
-    for i, word in enumerate(words):
-        for name in names:
-            if word == name and i + 1 < len(words):
-                return words[i + 1]
-            if word.startswith(name + "="):
-                return word.split("=", 1)[1]
-    return None
-
-
 def _first_config(read: Read, names: list[str]) -> str | None:
     for name in names:
         text = read(name)
@@ -300,7 +290,7 @@ def _segment_outputs(words: list[str], read: Read, exists: Exists) -> tuple[list
         return _segment_outputs(words[1:], read, exists)
     if program in _CLEAN:
         return [], None
-    flag = _flag(words, _OUT_FLAGS.get(program, ()))
+    flag = shell.option_value(words, _OUT_FLAGS.get(program, ()))
     if flag:
         return [posixpath.dirname(flag) if program == "esbuild" and "--outfile" in " ".join(words) else flag], None
     if program == "next" and sub == "build":
@@ -313,10 +303,10 @@ def _segment_outputs(words: list[str], read: Read, exists: Exists) -> tuple[list
     if program == "tsc":
         if "--noEmit" in words:
             return [], None
-        out, reason = _tsconfig_out(read, _flag(words, ("-p", "--project")))
+        out, reason = _tsconfig_out(read, shell.option_value(words, ("-p", "--project")))
         return ([out] if out else [], None) if out is not None else (None, reason)
     if program == "nest" and sub == "build":
-        out, _ = _tsconfig_out(read, _flag(words, ("-p", "--path")) or ("tsconfig.build.json" if exists("tsconfig.build.json") else None))
+        out, _ = _tsconfig_out(read, shell.option_value(words, ("-p", "--path")) or ("tsconfig.build.json" if exists("tsconfig.build.json") else None))
         return [out or "dist"], None
     if program in ("webpack", "webpack-cli"):
         config = _first_config(read, ["webpack.config.js", "webpack.config.ts", "webpack.config.cjs", "webpack.config.mjs"])

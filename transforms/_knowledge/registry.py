@@ -20,7 +20,7 @@ import urllib.parse
 import urllib.request
 from functools import lru_cache
 
-from orchfix.transforms._knowledge.images import ImageRef
+from orchfix.transforms._knowledge.images import ImageRef, parse_ref
 
 DOCKER_HUB = "https://registry-1.docker.io"
 _HUB_NAMES = {None, "docker.io", "index.docker.io", "registry-1.docker.io"}
@@ -124,3 +124,15 @@ def _token(challenge: str, path: str, timeout: float) -> str:
 def clear_cache() -> None:
     """Forget looked-up digests (tests; a long-lived process that wants fresh answers)."""
     _digest.cache_clear()
+
+
+def with_digest(pinned: str, *, base_url: str | None = None) -> tuple[str, str]:
+    """``repository:tag`` with its digest appended (``…@sha256:…``) and an empty note; when the
+    lookup fails, the reference unchanged and a note saying why (`` (digest not resolved: …)``)."""
+    ref = parse_ref(pinned)
+    if ref.digest or not ref.tag:
+        return pinned, ""
+    try:
+        return f"{pinned}@{digest(ref, ref.tag, base_url=base_url)}", ""
+    except RegistryError as exc:
+        return pinned, f" (digest not resolved: {exc})"

@@ -233,6 +233,22 @@ def secret_reason(name: str, value: str) -> str | None:
     return "by its name"
 
 
+_STAND_IN_WORDS = {"VAL", "VALUE", "INSERT", "REPLACE", "CHANGE", "YOUR", "PLACEHOLDER", "TODO", "FIXME", "SET", "ENTER"}
+
+
+def is_stand_in(name: str, value: str) -> bool:
+    """Whether ``value`` is an upper-case token standing for the real value, to be substituted
+    by a script or by hand (``GOOGLE_API_KEY_VAL``, ``INSERT_ETCD_DISCOVERY_TOKEN``, ``SECRET``):
+    only capitals, digits and underscores, and it repeats the variable's name, holds a word such
+    as VAL/INSERT/REPLACE/YOUR, or is a secret word itself."""
+    text = value.strip()
+    if not re.fullmatch(r"[A-Z][A-Z0-9_]*", text):
+        return False
+    words = set(text.split("_"))
+    return (name.upper() in text or bool(words & _STAND_IN_WORDS)
+            or (len(words) == 1 and (text in _SECRET_WORDS or bool(_SECRET_SUFFIX.match(text)))))
+
+
 # --- build-time credentials ------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Language stacks of a build context: their manifests, lockfiles, install commands and dirs.
 
 Transforms that order COPYs (io-003), split builds (io-002), write ``.dockerignore`` files
-(io-004, cm-004) or read package scripts (cm-005) ask here which stack a context holds.
+(io-004, cm-004) or read package scripts (cm-005) ask here which stack a context holds; io-003
+and df-004 ask which commands install a stack's dependencies and which only set up or clean up
+around an install (reading nothing of the project).
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 
+from orchfix import shell
 from orchfix.workspace import Workspace
 
 
@@ -62,3 +65,79 @@ def present(workspace: Workspace, context: str, names: tuple[str, ...]) -> list[
         if workspace.exists(path) or (name.endswith("/") and workspace.is_dir(path)):
             found.append(name)
     return found
+
+
+# --- the commands around a dependency install -------------------------------------------------------
+
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+#: paths a cleanup may remove without touching the project (caches, package lists, temp files)
+CACHE_PATHS = ("/tmp", "/var/cache", "/var/lib/apt", "/var/tmp", "/root/.", "~/.", "$HOME/.", "${HOME}/.",
+               "/usr/local/share/.cache", "/home/")
+#: commands that set up the system and read nothing of the project
+_SETUP_FIRST = {"apt-get", "apt", "apk", "yum", "dnf", "microdnf", "mkdir", "useradd", "adduser", "addgroup",
+                "groupadd", "echo", "true", ":", "corepack", "export", "set", "update-ca-certificates"}
+#: what makes an npm/pnpm/yarn command global (a tool, not the project's dependencies)
+GLOBAL = {"-g", "--global", "global"}
+
+
+def installing(command: str) -> list[Stack]:
+    """The stacks whose dependency install ``command`` (a shell command or a whole RUN) runs."""
+    return [s for s in STACKS if s.install.search(command)]
+
+
+def tool_words(words: list[str]) -> list[str]:
+    """A command's words without ``NAME=value`` prefixes, ``sudo``, and with ``python -m pip`` /
+    ``uv pip`` read as ``pip``."""
+    while words and (_ASSIGNMENT.match(words[0]) or words[0] in ("sudo", "command", "exec")):
+        words = words[1:]
+    if len(words) >= 3 and re.fullmatch(r"python[0-9.]*|py", words[0]) and words[1] == "-m" and words[2].startswith("pip"):
+        return ["pip", *words[3:]]
+    if words[:2] == ["uv", "pip"]:
+        return ["pip", *words[2:]]
+    return words
+
+
+def local_path(spec: str) -> bool:
+    """Whether a package spec names a path of the project rather than a registry package."""
+    spec = spec.strip("'\"")
+    return spec.startswith((".", "/", "file:", "~")) or " @ file:" in spec or spec.startswith("$")
+
+
+def cleanup(words: list[str]) -> bool:
+    """Whether a command (its :func:`tool_words`) only removes caches, package lists or temporary
+    files: ``rm -rf /root/.npm``, ``npm cache clean --force``, ``pip cache purge``…"""
+    if not words:
+        return False
+    first, rest = posixpath.basename(words[0]), words[1:]
+    if first == "rm":
+        paths = [w for w in rest if not w.startswith("-")]
+        return bool(paths) and all(p.startswith(CACHE_PATHS) for p in paths)
+    if first in ("npm", "pnpm", "yarn"):
+        return rest[:2] in (["cache", "clean"], ["cache", "clear"], ["store", "prune"])
+    if re.fullmatch(r"pip[0-9.]*", first):
+        return rest[:2] in (["cache", "purge"], ["cache", "remove"])
+    if first == "go":
+        return rest[:1] == ["clean"] and bool({"-cache", "-modcache"} & set(rest))
+    return (first, *rest[:1]) in {("composer", "clear-cache"), ("composer", "clearcache")}
+
+
+def harmless(words: list[str]) -> bool:
+    """Whether a command (its :func:`tool_words`) is setup or cleanup that reads nothing of the
+    project: package installs from the distro, global tools, caches, users, virtualenvs."""
+    if not words:
+        return True
+    first, rest = posixpath.basename(words[0]), words[1:]
+    if first in _SETUP_FIRST or cleanup(words):
+        return True
+    if first == "rm":
+        return False
+    if first in ("npm", "pnpm", "yarn"):
+        return bool(GLOBAL & set(rest)) or rest[:1] in (["config"], ["set"], ["cache"], ["store"])
+    if re.fullmatch(r"pip[0-9.]*", first):
+        if rest[:1] in (["cache"], ["config"]):
+            return True
+        args = shell.positionals(rest[1:], {"-i", "--index-url", "--extra-index-url", "-f", "--find-links"}) if rest[:1] == ["install"] else None
+        return args is not None and not any(o in rest for o in ("-r", "--requirement", "-e", "--editable", "-c", "--constraint")) \
+            and all(not local_path(a) for a in args)
+    return (first, *rest[:1]) in {("poetry", "config"), ("poetry", "self"), ("bundle", "config"), ("gem", "install"),
+                                  ("composer", "config"), ("go", "env"), ("git", "config")}

@@ -13,10 +13,12 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from orchfix import shell
 from orchfix.documents.dockerfile import DockerfileDocument, Instruction, Stage
 from orchfix.text import Edit, newline_of
 from orchfix.transforms._knowledge import images
-from orchfix.transforms.df._exec_form import arg_span, is_windows, keyword_like
+from orchfix.transforms._knowledge.dockerenv import keyword_like
+from orchfix.transforms.df._exec_form import arg_span, is_windows
 from orchfix.transforms.io._from import resolved_image
 
 #: how each distro family creates a system user ``{user}`` with its own group
@@ -152,14 +154,7 @@ def _login_of(command: str) -> str | None:
         words = words[1:]
     if not words or posixpath.basename(words[0]) not in _ADDUSER:
         return None
-    positional, skip = [], False
-    for word in words[1:]:
-        if skip:
-            skip = False
-        elif word.startswith("-"):
-            skip = word in _VALUE_OPTS
-        else:
-            positional.append(word)
+    positional = shell.positionals(words[1:], _VALUE_OPTS)
     # useradd NAME; adduser NAME [GROUP] (Debian) — the login is the first positional word
     name = positional[0] if positional else None
     return name if name and re.fullmatch(r"[a-z_][a-z0-9_.-]*\$?", name) else None

@@ -62,8 +62,10 @@ class SlimNoCacheNonRoot(Transform):
           stage it builds on) runs nothing the slim image lacks. A stage that installs
           compilers or ``-dev`` packages (it compiles native code) is left alone; one that installs
           dependencies (``npm ci``, ``pip install``, ``gem install``, which may compile with the
-          full image's toolchain) or runs a tool the slim image lacks (``curl``, ``git`` …) is
-          reported. Build stages are not slimmed: their size does not ship.
+          full image's toolchain) or runs a tool the slim image lacks (``curl``, ``wget``,
+          ``git`` …) in a RUN, CMD, ENTRYPOINT or HEALTHCHECK (every command of a shell form or
+          of an exec-form ``sh -c`` script) is reported. Build stages are not slimmed: their
+          size does not ship.
         - ``pip install`` (``pip3``, ``python -m pip``) without ``--no-cache-dir``, in every
           stage: the flag is added (not with ``PIP_NO_CACHE_DIR`` set, nor on a RUN with a
           cache mount).
@@ -175,24 +177,25 @@ class SlimNoCacheNonRoot(Transform):
                     return (f"line {ins.line} installs dependencies, which may build native extensions with the "
                             "full image's compilers; try the slim variant and keep it if the build passes")
                 cmd = command(doc, ins)
-                segs = segments(cmd.text) if cmd else None
+                if cmd is None:  # exec form, heredoc or an unusual layout
+                    return f"line {ins.line} is not a shell command orchfix reads, so what it needs is unknown"
+                script, words = cmd.text, []
+            elif ins.keyword in ("CMD", "ENTRYPOINT", "HEALTHCHECK"):
+                script, words = _run_time_command(ins)
+            else:
+                continue
+            if script is not None:
+                segs = segments(script)
                 if segs is None:
                     return f"line {ins.line} is not a shell command orchfix reads, so what it needs is unknown"
-                for seg in segs:
-                    words = command_words(seg.text.strip().lstrip("(")) or []
-                    # packages installed here are there in the slim variant too
-                    if len(words) > 2 and words[0] in ("apt-get", "apt") and "install" in words:
-                        installed |= {w for w in words[words.index("install") + 1:] if not w.startswith("-")}
-                    missing = self._missing(words, installed)
-                    if missing:
-                        return f"line {ins.line} runs `{missing}`, which the slim variant does not have"
-            elif ins.keyword in ("CMD", "ENTRYPOINT", "HEALTHCHECK"):
-                words = ins.exec_form or []
-                if ins.keyword == "HEALTHCHECK":
-                    match = re.search(r"(?i)(?:^|\s)CMD\s+(.*)$", ins.args, re.S)
-                    text = match.group(1).strip() if match else ""
-                    words = shell.words(text) if not text.startswith("[") else (_json_words(text) or [])
-                missing = self._missing(words[:1], installed)
+                commands = [command_words(seg.text.strip().lstrip("(")) or [] for seg in segs]
+            else:
+                commands = [words[:1]]  # an exec-form program: its arguments are not commands
+            for words in commands:
+                # packages installed here are there in the slim variant too
+                if len(words) > 2 and words[0] in ("apt-get", "apt") and "install" in words:
+                    installed |= {w for w in words[words.index("install") + 1:] if not w.startswith("-")}
+                missing = self._missing(words, installed)
                 if missing:
                     return f"line {ins.line} runs `{missing}`, which the slim variant does not have"
         return None
@@ -244,6 +247,25 @@ class SlimNoCacheNonRoot(Transform):
             end, _ = last_line(doc, ins)
             yield self.finding(doc, ins.line, "npm install keeps its cache in the image: clean it in the same RUN",
                                [Edit.insert(end, " && npm cache clean --force")], safety=Safety.SAFE)
+
+
+def _run_time_command(ins) -> tuple[str | None, list[str]]:
+    """What a CMD, ENTRYPOINT or HEALTHCHECK runs: a shell script (shell form, or the script of an
+    exec-form ``sh -c``), else the exec-form words."""
+    if ins.keyword == "HEALTHCHECK":
+        match = re.search(r"(?i)(?:^|\s)CMD\s+(.*)$", ins.args, re.S)
+        text = match.group(1).strip() if match else ""
+        words = _json_words(text) if text.startswith("[") else None
+        if words is None:
+            return (text or None), []
+    elif ins.exec_form is None:
+        return ins.value, []
+    else:
+        words = ins.exec_form
+    shells = ("sh", "bash", "ash", "dash")
+    if len(words) > 2 and posixpath.basename(words[0]) in shells and re.fullmatch(r"-[a-z]*c", words[1]):
+        return words[2], []
+    return None, words
 
 
 def _json_words(text: str) -> list[str] | None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 
 from orchfix.text import Edit, newline_of
 from orchfix.transform import SideChange, Safety, Transform
@@ -76,6 +77,29 @@ class CompleteDockerignore(Transform):
     kinds = frozenset({"dockerfile"})
     options: dict = {}
     precheck = re.compile(r"^\s*(?:copy|add|run)\s", re.I | re.M)
+    example_files = {"requirements.txt": "flask==3.0.3\n", ".dockerignore": "__pycache__\n*.pyc\n"}
+    example_side = {".dockerignore": textwrap.dedent("""\
+        __pycache__
+        *.pyc
+
+        # version control
+        .git
+
+        # secrets and local settings
+        **/.env
+        **/.env.*
+        !**/.env.example
+        !**/.env.sample
+        !**/.env.template
+        !**/.env.dist
+        **/*.pem
+        **/*.key
+        **/id_rsa*
+
+        # dependencies (installed by the build)
+        .venv
+        venv
+        """)}
 
     def check(self, doc):
         workspace = self.ctx.workspace
@@ -90,7 +114,7 @@ class CompleteDockerignore(Transform):
         line = min([i.line for i in whole] + [s.line for s in named])
         target = dockerignore.target(workspace, doc)
         # a context above the folder being fixed is not orchfix's to write into
-        if dockerignore.outside(target.context) or not workspace.is_dir(target.context):
+        if not dockerignore.writable(workspace, target):
             return
         if target.exists:
             yield from self._complete(doc, workspace, target, line)
@@ -108,7 +132,7 @@ class CompleteDockerignore(Transform):
             return
         message = (f"{above} does not apply to the build context {target.context or '.'}/: "
                    f"add {target.path} leaving out {', '.join(plan.entries)}")
-        yield self.finding(doc, line, message + plan.notes(), side=[SideChange(target.path, [Edit.insert(0, dockerignore.render_new(plan))])])
+        yield self.finding(doc, line, message + plan.notes(), side=[dockerignore.new_file(target, plan)])
 
     def _complete(self, doc, workspace, target, line):
         text = workspace.read(target.path) or ""

@@ -48,7 +48,7 @@ class GracefulShutdown(Transform):
         WORKDIR /app
         COPY . .
         RUN npm ci --omit=dev
-        CMD ["npm", "start"]
+        CMD ["node", "server.js"]
 
     Options:
         None.
@@ -58,9 +58,7 @@ class GracefulShutdown(Transform):
         package manager adds goes away: its ``npm_package_*``/``npm_lifecycle_*`` environment
         variables and ``node_modules/.bin`` on PATH for child processes. Converting an
         ``ENTRYPOINT`` in a stage that also has a ``CMD`` is unsafe: the CMD arguments went to npm
-        before and now go to the app. (The example is reported, not rewritten, because its
-        package.json is not there; with ``"start": "node server.js"`` beside the Dockerfile the
-        CMD becomes ``["node", "server.js"]``.)
+        before and now go to the app.
     """
 
     id = "cm-005"
@@ -70,6 +68,10 @@ class GracefulShutdown(Transform):
     kinds = frozenset({"dockerfile"})
     options: dict = {}
     precheck = re.compile(r"^\s*(?:cmd|entrypoint)\b[^\n]*\b(?:npm|yarn|pnpm)\b", re.I | re.M)
+    example_files = {
+        "package.json": '{"name": "web", "version": "1.0.0", "scripts": {"start": "node server.js"}}\n',
+        "package-lock.json": '{"name": "web", "version": "1.0.0", "lockfileVersion": 3, "requires": true, "packages": {}}\n',
+    }
 
     def check(self, doc):
         for ins in doc.instructions:

@@ -19,15 +19,6 @@ def render(words: list[str]) -> str:
     return json.dumps(words, ensure_ascii=False)
 
 
-def keyword_like(keyword: str, written: str) -> str:
-    """``keyword`` in the letter case of ``written`` (``add`` → ``copy``, ``Add`` → ``Copy``)."""
-    if written.islower():
-        return keyword.lower()
-    if written.isupper():
-        return keyword.upper()
-    return keyword.capitalize()
-
-
 def arg_span(doc: DockerfileDocument, ins: Instruction) -> tuple[int, int]:
     """Offsets of an instruction's argument text: after the keyword's blanks, before the final newline."""
     start, end = ins.keyword_end, ins.end

@@ -4,8 +4,7 @@ import re
 
 from orchfix.text import Edit
 from orchfix.transform import Safety, Transform
-
-from ._exec_form import keyword_like
+from orchfix.transforms._knowledge.dockerenv import keyword_like
 
 _REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git@)|\.git(?:#.*)?$", re.I)
 _ARCHIVE = re.compile(r"\.(?:tar|tgz|tbz2?|tb2|txz|tlz|tzst|tpz|tz|gz|bz2|xz|lz|lzma|lz4|z|zst|zstd)$", re.I)

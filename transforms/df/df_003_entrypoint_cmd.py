@@ -4,8 +4,9 @@ import re
 
 from orchfix.text import Edit, newline_of
 from orchfix.transform import Safety, Transform
+from orchfix.transforms._knowledge.dockerenv import keyword_like
 
-from ._exec_form import COMMENTS_INSIDE, array_items, arg_span, keyword_like, newline_after, render, stage_has
+from ._exec_form import COMMENTS_INSIDE, array_items, arg_span, newline_after, render, stage_has
 
 # init wrappers that run the program after their own options (and `--`)
 _WRAPPERS = {"tini", "tini-static", "dumb-init", "catatonit"}

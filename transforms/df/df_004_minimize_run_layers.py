@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from orchfix.documents.dockerfile import DockerfileDocument, Instruction
+from orchfix import shell
 from orchfix.shell import Segment, features
 from orchfix.text import Edit, newline_of
 from orchfix.transform import Finding, Safety, Transform
+from orchfix.transforms._knowledge import stacks
 
 from ._runs import (
     Command, Install, Shell, args_start, changes_state, command, command_words, join_style, last_line,
@@ -31,6 +33,8 @@ class _Member:
     leak: str | None
     starts_cd: bool
     install: Install | None
+    #: the stacks whose dependencies this RUN installs, when it is an install layer io-003 can cache
+    deps: frozenset[str]
 
     def grouped(self, position: int) -> bool:
         """Whether joining at ``position`` needs braces to keep the command's meaning."""
@@ -56,7 +60,12 @@ class MinimizeRunLayers(Transform):
     What it finds:
     RUN instructions that follow each other in one stage with nothing but comments and blank
     lines between them: package-manager update, install and cleanup steps, or any run of plain
-    shell-form RUNs with the same flags.
+    shell-form RUNs with the same flags. A language dependency install (``npm ci``,
+    ``pip install -r``, ``go mod download``, ``bundle install``… as the stacks knowledge lists
+    them, with nothing else in its RUN but setup or cleanup that reads nothing of the project)
+    ends a group: a RUN after it joins only when it installs more of the same or cleans up
+    caches (``npm cache clean``), so ``RUN npm ci`` and ``RUN npm run build`` stay apart.
+    System package installs (apt, apk, dnf…) are no such boundary.
 
     Why it matters:
     Every RUN is a layer. Files that a later RUN deletes (apt lists, caches, build
@@ -94,7 +103,10 @@ class MinimizeRunLayers(Transform):
     only when they are adjacent whole RUNs. Skipped: exec-form and heredoc RUNs, RUNs whose flags
     (`--mount`, `--network`, `--security`) differ, stages whose shell is not a POSIX shell
     (SHELL powershell/cmd, Windows base images), and a RUN that starts with `cd` (df-005 turns it
-    into WORKDIR). Report-only: RUNs not merged because the earlier one changes the shell for
+    into WORKDIR), and a RUN after a dependency install that does more than install or clean
+    up: the install keeps a layer of its own, cached until the manifests change (io-003 copies
+    them in right before it); merged with the build, every source edit would reinstall.
+    Report-only: RUNs not merged because the earlier one changes the shell for
     what follows (`cd`, `export`, `set -e`, `source`, a background job …), or because the shell
     runs with `-e` and the command would need braces (inside them `-e` stops applying).
     """
@@ -126,6 +138,9 @@ class MinimizeRunLayers(Transform):
         for ins in chain:
             member = self._member(doc, ins, shells[ins.line])
             prev = group[-1] if group else None
+            if prev is not None and member is not None and prev.deps and _part_of_install(member, prev.deps):
+                # an install's own follow-up (a second install, a cache cleanup) stays in its layer
+                member.deps = prev.deps
             joins = prev is not None and member is not None and not self._apart(prev, member)
             reason = self._barrier(prev, member, len(group)) if joins else None
             if not joins or reason:
@@ -161,14 +176,17 @@ class MinimizeRunLayers(Transform):
         words = command_words(segs[0].text) or []
         starts_cd = bool(words) and words[0] == "cd"
         install = parse_install(cmd.text) if len(segs) == 1 else None
-        return _Member(ins, args_start(doc, ins), cmd, segs, sh, changes_state(cmd.text), starts_cd, install)
+        return _Member(ins, args_start(doc, ins), cmd, segs, sh, changes_state(cmd.text), starts_cd, install,
+                       _install_layer(segs))
 
     @staticmethod
     def _apart(prev: _Member, cur: _Member) -> bool:
         """Silent reasons to keep two RUNs apart."""
         # different --mount/--network/--security: deliberately separate steps
         # a leading `cd` is df-005's: it becomes a WORKDIR first
-        return prev.ins.flags != cur.ins.flags or prev.starts_cd or cur.starts_cd
+        # a dependency install is a layer of its own, cached until the manifests change (io-003)
+        return prev.ins.flags != cur.ins.flags or prev.starts_cd or cur.starts_cd or (
+            bool(prev.deps) and cur.deps != prev.deps)
 
     @staticmethod
     def _barrier(prev: _Member, cur: _Member, position: int) -> str | None:
@@ -225,6 +243,39 @@ class MinimizeRunLayers(Transform):
             else:
                 units.append([member])
         return units
+
+
+def _words(seg: Segment) -> list[str] | None:
+    try:
+        return stacks.tool_words(shell.words(seg.text))
+    except ValueError:  # unbalanced quotes (shell.ShellSyntaxError is one)
+        return None
+
+
+def _install_layer(segs: list[Segment]) -> frozenset[str]:
+    """The stacks whose dependencies the RUN installs, when all else it runs is setup or cleanup
+    that reads nothing of the project (io-003 can then copy the manifests in right before it);
+    empty otherwise."""
+    names: set[str] = set()
+    for seg in segs:
+        found = stacks.installing(seg.text)
+        if found:
+            names.update(s.name for s in found)
+            continue
+        words = _words(seg)
+        if words is None or not stacks.harmless(words):
+            return frozenset()
+    return frozenset(names)
+
+
+def _part_of_install(member: _Member, deps: frozenset[str]) -> bool:
+    """Whether every command of the RUN installs dependencies of ``deps`` or cleans up after it."""
+    for seg in member.segs:
+        found = {s.name for s in stacks.installing(seg.text)}
+        words = _words(seg)
+        if not (found and found <= deps) and not (words is not None and stacks.cleanup(words)):
+            return False
+    return True
 
 
 def _install(unit: list[_Member], indent: str, esc: str, nl: str) -> str:

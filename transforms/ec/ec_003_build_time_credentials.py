@@ -16,28 +16,6 @@ _REDIRECT = re.compile(r"(?<![<>&\d])(?:\d?>>?|&>>?)[ \t]*(?=[^ \t&>])")
 _CONFIG = re.compile(r"^\s*(?:sudo\s+)?(?P<tool>[\w.-]+)\s+(?:--?[\w-]+(?:=\S+)?\s+)*config\b(?P<rest>.*)$", re.S)
 
 
-def _blank(text: str) -> str:
-    """``text`` with the inside of quoted strings blanked, so operators in them are not seen."""
-    out, i = [], 0
-    while i < len(text):
-        c = text[i]
-        if c == "\\":
-            out.append("  ")
-            i += 2
-            continue
-        if c in "'\"":
-            end = text.find(c, i + 1)
-            while c == '"' and end > 0 and text[end - 1] == "\\":
-                end = text.find(c, end + 1)
-            end = len(text) - 1 if end < 0 else end
-            out.append(c + " " * (end - i - 1) + c)
-            i = end + 1
-            continue
-        out.append(c)
-        i += 1
-    return "".join(out)[:len(text)]
-
-
 def _target(text: str, blank: str, at: int) -> str:
     """The word of ``text`` that starts at ``at`` (quotes removed)."""
     end = at
@@ -62,7 +40,10 @@ def _written_files(group: list[shell.Segment]) -> list[str]:
     """Files a pipeline writes: redirection targets and ``tee`` arguments."""
     files = []
     for seg in group:
-        blank = _blank(seg.text)
+        try:
+            blank = shell.blank_quotes(seg.text)
+        except shell.ShellSyntaxError:  # unbalanced quotes: its redirections cannot be told
+            continue
         for match in _REDIRECT.finditer(blank):
             target = _target(seg.text, blank, match.end())
             if target and not target.startswith(("/dev/", "&")):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 
 from orchfix.documents.dockerfile import DockerfileDocument, Instruction, Stage
-
-_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+from orchfix.transforms._knowledge import dockerenv
 
 
 def image_span(doc: DockerfileDocument, ins: Instruction) -> tuple[int, int] | None:
@@ -24,44 +23,8 @@ def image_span(doc: DockerfileDocument, ins: Instruction) -> tuple[int, int] | N
     return None
 
 
-def global_args(doc: DockerfileDocument) -> dict[str, str | None]:
-    """The ARGs declared before the first FROM with their defaults (None: no default)."""
-    values: dict[str, str | None] = {}
-    for ins in doc.instructions:
-        if ins.keyword == "FROM":
-            break
-        if ins.keyword != "ARG":
-            continue
-        for word in ins.args.split():
-            name, eq, value = word.partition("=")
-            values[name] = value.strip("\"'") if eq else None
-    return values
-
-
-def expand(text: str, values: dict[str, str | None]) -> str | None:
-    """``text`` with ``$VAR``, ``${VAR}``, ``${VAR:-default}`` filled from ``values``; None when a
-    variable has no value."""
-    missing = False
-
-    def fill(match: re.Match[str]) -> str:
-        nonlocal missing
-        name = match.group(1) or match.group(4)
-        value, op, word = values.get(name), match.group(2), match.group(3)
-        if op in (":-", "-"):
-            return value if value else word
-        if op in (":+", "+"):
-            return word if value else ""
-        if value is None:
-            missing = True
-            return ""
-        return value
-
-    out = _VAR.sub(fill, text)
-    return None if missing else out
-
-
 def resolved_image(doc: DockerfileDocument, stage: Stage) -> str | None:
     """The stage's image with the global ARG defaults filled in; None when one has no default."""
     if "$" not in stage.image:
         return stage.image
-    return expand(stage.image, global_args(doc))
+    return dockerenv.expand(stage.image, dockerenv.global_args(doc))

@@ -4,9 +4,9 @@ import re
 
 from orchfix.text import Edit
 from orchfix.transform import Safety, Transform
-from orchfix.transforms._knowledge import images, registry
+from orchfix.transforms._knowledge import dockerenv, images, registry
 
-from ._from import global_args, expand, image_span
+from ._from import image_span
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -94,7 +94,7 @@ class PinBaseTags(Transform):
                 continue
             ref = images.parse_ref(image)
             if ref.variable:
-                args = global_args(doc) if args is None else args
+                args = dockerenv.global_args(doc) if args is None else args
                 yield from self._variable(doc, ins, image, args)
                 continue
             # a tag other than latest, or a digest: pinned
@@ -104,7 +104,7 @@ class PinBaseTags(Transform):
 
     def _variable(self, doc, ins, image, args):
         """A reference built from build arguments: report it only when its defaults make it float."""
-        resolved = expand(image, args)
+        resolved = dockerenv.expand(image, args)
         # no default (the tag comes from the build), or the defaults give a pinned reference
         if resolved is None or "$" in resolved or not images.parse_ref(resolved).floating:
             return

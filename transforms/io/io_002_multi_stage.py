@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from orchfix import shell
 from orchfix.text import Edit, apply_edits, newline_of
 from orchfix.transform import Safety, Transform
-from orchfix.transforms._knowledge import contexts, dockerenv, images, npm, users
+from orchfix.transforms._knowledge import contexts, dockerenv, images, npm, secrets, users
 from orchfix.transforms.df._exec_form import arg_span, is_windows
 
 from . import _blocks
@@ -86,7 +86,8 @@ class MultiStage(Transform):
         Node output folder, package.json/Cargo.toml not in the workspace, a command that needs
         the sources or the build tools, a RUN after the build, a user with a fixed uid, a
         HEALTHCHECK tool the runtime image lacks, a base image from an ARG without default, pnpm
-        and Yarn Berry). Already multi-stage
+        and Yarn Berry, an ENV/ARG holding a secret that the runtime stage would repeat: sc-002
+        and ec-003 remove it first, then the split goes ahead). Already multi-stage
         files and Windows images are left alone.
 
     Why it matters:
@@ -179,6 +180,9 @@ class MultiStage(Transform):
             raise Unknown(f"the cleanup RUN at line {cleanup.line} depends on the {settings[0].keyword} at line "
                           f"{settings[0].line}, which would move to the runtime stage")
         kept_env = [i for i in stage.instructions if i.keyword == "ENV" and i.start < build.start and _runtime_env(i)]
+        carried = [i for i in moved if i.keyword not in ("WORKDIR", "ARG")] + kept_env
+        repeated_args = _args_for(doc, stage, carried)
+        _no_secret_repeated(doc, kept_env + repeated_args)
         users = [i for i in stage.instructions if i.keyword == "USER"]
         last_user = users[-1] if users else None
         repeated_user = last_user if last_user is not None and last_user not in moved else None
@@ -188,8 +192,7 @@ class MultiStage(Transform):
 
         nl = newline_of(doc.text)
         out = [nl, self._from_line(doc, stage, runtime.image) + nl]
-        carried = [i for i in moved if i.keyword not in ("WORKDIR", "ARG")] + kept_env
-        for arg in _args_for(doc, stage, carried):
+        for arg in repeated_args:
             out.append(_plain(doc, arg) + nl)
         out += [_plain(doc, env) + nl for env in kept_env]
         if final_workdir and final_workdir != "/":
@@ -249,7 +252,7 @@ class MultiStage(Transform):
                 core = _strip_assignments(words)
                 if core[:2] != ["go", "build"]:
                     continue
-                out = _option(core, ("-o",))
+                out = shell.option_value(core, ("-o",))
                 if out is None:
                     raise Unknown(f"`go build` at line {run.line} has no -o, so the binary's name depends on the "
                                   "module; add -o /path/to/binary")
@@ -321,8 +324,8 @@ class MultiStage(Transform):
         workdir = contexts.workdir_at(doc, build)
         if workdir is None:
             raise Unknown("the working directory of `cargo build` is unknown")
-        name = _option(words, ("--bin",)) or self._crate_binary(doc, build, workdir)
-        target = _option(words, ("--target",))
+        name = shell.option_value(words, ("--bin",)) or self._crate_binary(doc, build, workdir)
+        target = shell.option_value(words, ("--target",))
         folder = posixpath.join("target", target, "release") if target else "target/release"
         output = posixpath.join(workdir, folder, name)
         static = bool(target and "musl" in target) or images.family(ref) == "alpine"
@@ -585,16 +588,6 @@ def _strip_assignments(words: list[str]) -> list[str]:
     return words
 
 
-def _option(words: list[str], names: tuple[str, ...]) -> str | None:
-    for i, word in enumerate(words):
-        for name in names:
-            if word == name and i + 1 < len(words):
-                return words[i + 1]
-            if word.startswith(name + "="):
-                return word.split("=", 1)[1]
-    return None
-
-
 def _cleanup(ins) -> bool:
     if ins.keyword != "RUN":
         return False
@@ -630,6 +623,16 @@ def _runtime_env(ins) -> bool:
     """Whether an ENV before the build sets anything besides build-only variables."""
     names = [p.split("=", 1)[0] for p in re.findall(r"""([A-Za-z_][A-Za-z0-9_]*)=""", ins.args)] or ins.args.split()[:1]
     return any(not _BUILD_ONLY.fullmatch(n) for n in names)
+
+
+def _no_secret_repeated(doc, repeated) -> None:
+    """Raise Unknown when an ENV/ARG the runtime stage would repeat holds a secret: writing the
+    value once more would spread it (sc-002/ec-003 remove it first; then the split goes ahead)."""
+    for ins in repeated:
+        for pair in dockerenv.pairs(doc, ins) or ():
+            if pair.has_value and secrets.secret_reason(pair.name, pair.value):
+                raise Unknown(f"{ins.keyword} {pair.name} at line {ins.line} holds a secret, which the runtime stage "
+                              "would repeat; remove it first (sc-002, ec-003)")
 
 
 def _args_for(doc, stage, carried) -> list:

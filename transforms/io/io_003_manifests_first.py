@@ -13,17 +13,9 @@ from orchfix.transforms._knowledge import contexts, dockerenv, npm, stacks
 
 from . import _blocks
 
-_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 # instructions a whole-context COPY can move past: none of them reads or changes the copied files
 _PASSABLE = {"ENV", "ARG", "LABEL", "EXPOSE", "USER", "HEALTHCHECK", "CMD", "ENTRYPOINT", "STOPSIGNAL",
              "MAINTAINER", "ONBUILD", "SHELL"}
-# paths a cleanup may remove without touching the project (caches, package lists, temp files)
-_CACHE_PATHS = ("/tmp", "/var/cache", "/var/lib/apt", "/var/tmp", "/root/.", "~/.", "$HOME/.", "${HOME}/.",
-                "/usr/local/share/.cache", "/home/")
-_SETUP_FIRST = {"apt-get", "apt", "apk", "yum", "dnf", "microdnf", "mkdir", "useradd", "adduser", "addgroup",
-                "groupadd", "echo", "true", ":", "corepack", "export", "set", "update-ca-certificates"}
-_GLOBAL = {"-g", "--global", "global"}
-_INSTALLS = [s.install for s in stacks.STACKS]
 # RUNs that work on the project's files: the sources must be there before them
 _USES_SOURCES = re.compile(r"\b(?:npm run|pnpm run|yarn (?:run )?[\w:-]+|npx|go (?:build|test|generate|vet|install)|make|mvnw?|gradlew?"
                            r"|cargo|tsc|python[0-9.]* (?:setup\.py|manage\.py|-m (?:build|pytest))|pytest|chmod|chown|cp|mv|sed|rm)\b")
@@ -51,59 +43,6 @@ class Needs:
 
 class NeedsSources(Exception):
     """The install reads more than its manifests (the reason is the message)."""
-
-
-def _tool_words(words: list[str]) -> list[str]:
-    """A command's words without ``NAME=value`` prefixes, ``sudo``, and with ``python -m pip`` /
-    ``uv pip`` read as ``pip``."""
-    while words and (_ASSIGNMENT.match(words[0]) or words[0] in ("sudo", "command", "exec")):
-        words = words[1:]
-    if len(words) >= 3 and re.fullmatch(r"python[0-9.]*|py", words[0]) and words[1] == "-m" and words[2].startswith("pip"):
-        return ["pip", *words[3:]]
-    if words[:2] == ["uv", "pip"]:
-        return ["pip", *words[2:]]
-    return words
-
-
-def _positionals(words: list[str], with_value: set[str]) -> list[str]:
-    """Arguments that are not options (``-x value`` options named in ``with_value`` skip their value)."""
-    out, skip = [], False
-    for word in words:
-        if skip:
-            skip = False
-        elif word.startswith("-"):
-            skip = word in with_value
-        else:
-            out.append(word)
-    return out
-
-
-def _harmless(words: list[str]) -> bool:
-    """Setup or cleanup that reads nothing of the project (package installs from the distro,
-    global tools, caches, users, virtualenvs)."""
-    if not words:
-        return True
-    first, rest = posixpath.basename(words[0]), words[1:]
-    if first in _SETUP_FIRST:
-        return True
-    if first == "rm":
-        paths = [w for w in rest if not w.startswith("-")]
-        return bool(paths) and all(p.startswith(_CACHE_PATHS) for p in paths)
-    if first in ("npm", "pnpm", "yarn"):
-        return bool(_GLOBAL & set(rest)) or tuple(rest[:1]) in (("config",), ("set",), ("cache",), ("store",))
-    if re.fullmatch(r"pip[0-9.]*", first):
-        if rest[:1] in (["cache"], ["config"]):
-            return True
-        args = _positionals(rest[1:], {"-i", "--index-url", "--extra-index-url", "-f", "--find-links"}) if rest[:1] == ["install"] else None
-        return args is not None and not any(o in rest for o in ("-r", "--requirement", "-e", "--editable", "-c", "--constraint")) \
-            and all(not _local_path(a) for a in args)
-    return (first, *rest[:1]) in {("poetry", "config"), ("poetry", "self"), ("bundle", "config"), ("gem", "install"),
-                                  ("composer", "config"), ("composer", "clear-cache"), ("go", "env"), ("git", "config")}
-
-
-def _local_path(spec: str) -> bool:
-    spec = spec.strip("'\"")
-    return spec.startswith((".", "/", "file:", "~")) or " @ file:" in spec or spec.startswith("$")
 
 
 # --- what each install command reads --------------------------------------------------------------
@@ -166,7 +105,7 @@ def _requirements(path: str, read: Read, seen: set[str]) -> Needs:
         match = re.match(r"(-r|--requirement|-c|--constraint)(?:\s+|=)(\S+)", line)
         if match:
             needs.add(_requirements(posixpath.normpath(posixpath.join(base, match.group(2))), read, seen))
-        elif re.match(r"(-e|--editable)\b", line) or _local_path(line):
+        elif re.match(r"(-e|--editable)\b", line) or stacks.local_path(line):
             raise NeedsSources(f"{path} installs a local path (`{line}`), which is part of the sources")
     return needs
 
@@ -185,7 +124,7 @@ def _pip(words: list[str], read: Read, exists: Exists) -> Needs:
             needs.add(_requirements(posixpath.normpath(target), read, seen))
         elif word in ("-e", "--editable"):
             raise NeedsSources(f"`{' '.join(words)}` installs the project itself in editable mode")
-    local = [a for a in _positionals(args, with_value) if _local_path(a)]
+    local = [a for a in shell.positionals(args, with_value) if stacks.local_path(a)]
     if local:
         raise NeedsSources(f"`{' '.join(words)}` installs the local path {local[0]}, which is part of the sources")
     return needs
@@ -200,7 +139,7 @@ def _poetry(words: list[str], read: Read, exists: Exists) -> Needs:
 
 
 def _pipenv(words: list[str], read: Read, exists: Exists) -> Needs:
-    if any(w in ("-e", "--editable") or _local_path(w) for w in words[2:]):
+    if any(w in ("-e", "--editable") or stacks.local_path(w) for w in words[2:]):
         raise NeedsSources(f"`{' '.join(words)}` installs a local path, which is part of the sources")
     if re.search(r"\bpath\s*=", read("Pipfile") or ""):
         raise NeedsSources("the Pipfile has path dependencies, which are part of the sources")
@@ -279,9 +218,9 @@ def _reader(words: list[str]):
     """The analyser of an install command, or None when the words are not one."""
     first, rest = posixpath.basename(words[0]), words[1:]
     sub = rest[0] if rest else None
-    if first in ("npm", "pnpm") and sub in ("ci", "install", "i") and not (_GLOBAL & set(rest)):
+    if first in ("npm", "pnpm") and sub in ("ci", "install", "i") and not (stacks.GLOBAL & set(rest)):
         return _node
-    if first == "yarn" and (sub is None or sub == "install" or sub.startswith("-")) and not (_GLOBAL & set(rest)):
+    if first == "yarn" and (sub is None or sub == "install" or sub.startswith("-")) and not (stacks.GLOBAL & set(rest)):
         return _node
     if first == "bun" and sub == "install":
         return _node
@@ -310,7 +249,7 @@ def _reader(words: list[str]):
 
 
 def is_install(ins) -> bool:
-    return ins.keyword == "RUN" and any(p.search(dockerenv.command_text(ins)) for p in _INSTALLS)
+    return ins.keyword == "RUN" and bool(stacks.installing(dockerenv.command_text(ins)))
 
 
 def needs_of(ins, read: Read, exists: Exists) -> Needs:
@@ -320,13 +259,13 @@ def needs_of(ins, read: Read, exists: Exists) -> Needs:
     if ins.exec_form is not None:
         raise NeedsSources("the install is in exec form; move it by hand")
     try:
-        segments = shell.split(ins.value)
+        segments = shell.split(ins.args)
     except shell.ShellSyntaxError:
         raise NeedsSources("the RUN does not parse as a shell command") from None
     needs, installs = Needs(), 0
     for segment in segments:
         try:
-            words = _tool_words(shell.words(segment.text))
+            words = stacks.tool_words(shell.words(segment.text))
         except ValueError:
             raise NeedsSources(f"`{segment.text.strip()}` does not parse as a shell command") from None
         if not words:
@@ -335,7 +274,7 @@ def needs_of(ins, read: Read, exists: Exists) -> Needs:
         if reader is not None:
             needs.add(reader(words, read, exists))
             installs += 1
-        elif not _harmless(words):
+        elif not stacks.harmless(words):
             raise NeedsSources(f"the same RUN also runs `{segment.text.strip()}`, which may read the sources; "
                                "give it a RUN of its own after the COPY")
     if not installs:
@@ -380,18 +319,19 @@ class ManifestsFirst(Transform):
         install layer stays cached until the dependencies themselves change.
 
     Before:
-        FROM python:3.13-slim
+        FROM node:22-slim
         WORKDIR /app
         COPY . .
-        RUN pip install --no-cache-dir -r requirements.txt
-        CMD ["python", "app.py"]
+        RUN npm ci --omit=dev
+        CMD ["node", "server.js"]
 
     After:
-        FROM python:3.13-slim
+        FROM node:22-slim
         WORKDIR /app
+        COPY package.json package-lock.json ./
+        RUN npm ci --omit=dev
         COPY . .
-        RUN pip install --no-cache-dir -r requirements.txt
-        CMD ["python", "app.py"]
+        CMD ["node", "server.js"]
 
     Options:
         None.
@@ -402,9 +342,7 @@ class ManifestsFirst(Transform):
         .venv not excluded by .dockerignore is reported: it would be copied over the installed
         one). Unsafe when a RUN other than setup or cleanup (distro packages, global tools,
         caches) stands between the COPY and the install: it now runs before the sources are
-        there. (The example is reported, not
-        rewritten, because its requirements.txt is not there; with it beside the Dockerfile,
-        ``COPY requirements.txt ./`` and the install move before ``COPY . .``.)
+        there.
     """
 
     id = "io-003"
@@ -414,6 +352,10 @@ class ManifestsFirst(Transform):
     kinds = frozenset({"dockerfile"})
     options: dict = {}
     precheck = re.compile(r"""^\s*(?:copy|add)\b[^\n]*?[\s"]\.\/?[\s"]""", re.I | re.M)
+    example_files = {
+        "package.json": '{"name": "web", "version": "1.0.0", "dependencies": {"express": "^4.21.2"}}\n',
+        "package-lock.json": '{"name": "web", "version": "1.0.0", "lockfileVersion": 3, "requires": true, "packages": {}}\n',
+    }
 
     def check(self, doc):
         for stage in doc.stages:
@@ -560,6 +502,6 @@ def _setup_only(ins) -> bool:
     if ins.heredocs or ins.exec_form is not None:
         return False
     try:
-        return all(_harmless(_tool_words(shell.words(s.text))) for s in shell.split(ins.value))
+        return all(stacks.harmless(stacks.tool_words(shell.words(s.text))) for s in shell.split(ins.args))
     except (ValueError, shell.ShellSyntaxError):
         return False

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import re
+import textwrap
 
-from orchfix.text import Edit
-from orchfix.transform import SideChange, Safety, Transform
+from orchfix.transform import Safety, Transform
 
 from .._knowledge import dockerignore
 
@@ -19,38 +19,9 @@ class AddDockerignore(Transform):
     Dockerfile's folder unless a compose file names another one (``build: {context: ..}``).
     It writes a new ``.dockerignore`` there, grouped under short comments, for the stacks the
     context holds (package.json, requirements.txt, go.mod… or the installs its RUNs make):
-
-        # version control
-        .git
-        .gitignore
-
-        # secrets and local settings
-        **/.env
-        **/.env.*
-        !**/.env.example
-        ...
-        **/*.pem
-        **/*.key
-        **/id_rsa*
-
-        # dependencies (installed by the build)
-        **/node_modules
-
-        # build output (made by the build)
-        dist
-
-        # caches and logs
-        ...
-
-        # editor and OS files
-        ...
-
-        # container build files
-        Dockerfile*
-        .dockerignore
-        docker-compose*
-        compose*.y*ml
-
+    version control, secrets and local settings, dependency folders the build installs, build
+    output it makes, caches and logs, editor files, container build files (``orchfix --explain
+    io-004`` prints the file written for the example).
     The Dockerfile itself is not changed; the finding sits on its whole-context COPY.
 
     Why it matters:
@@ -93,6 +64,53 @@ class AddDockerignore(Transform):
     kinds = frozenset({"dockerfile"})
     options: dict = {}
     precheck = re.compile(r"^\s*(?:copy|add)\s", re.I | re.M)
+    example_files = {
+        "package.json": '{"name": "web", "version": "1.0.0", "scripts": {"build": "tsc"}, "devDependencies": {"typescript": "^5.6.3"}}\n',
+        "package-lock.json": '{"name": "web", "version": "1.0.0", "lockfileVersion": 3, "requires": true, "packages": {}}\n',
+    }
+    example_side = {".dockerignore": textwrap.dedent("""\
+        # version control
+        .git
+        .gitignore
+
+        # secrets and local settings
+        **/.env
+        **/.env.*
+        !**/.env.example
+        !**/.env.sample
+        !**/.env.template
+        !**/.env.dist
+        **/*.pem
+        **/*.key
+        **/id_rsa*
+
+        # dependencies (installed by the build)
+        **/node_modules
+        .yarn/cache
+
+        # build output (made by the build)
+        .next
+        dist
+        build
+
+        # caches and logs
+        **/*.log
+        **/npm-debug.log*
+        .npm
+        coverage
+
+        # editor and OS files
+        **/.DS_Store
+        .idea
+        .vscode
+
+        # container build files
+        Dockerfile*
+        *.Dockerfile
+        .dockerignore
+        docker-compose*
+        compose*.y*ml
+        """)}
 
     def check(self, doc):
         workspace = self.ctx.workspace
@@ -110,7 +128,7 @@ class AddDockerignore(Transform):
         line = whole[0].line
         missing = f"the build sends its whole context and {target.path} does not exist"
         # a context above the folder being fixed (or not on disk) is named, not written
-        if dockerignore.outside(target.context) or not workspace.is_dir(target.context):
+        if not dockerignore.writable(workspace, target):
             yield self.finding(doc, line, missing, reason=f"the build context {target.context}/ is outside the folder "
                                "being fixed; add a .dockerignore there")
             return
@@ -120,5 +138,4 @@ class AddDockerignore(Transform):
                                + "; ".join(f"{p}: {why}" for p, why in plan.dropped + plan.ruled_out))
             return
         message = f"the build sends its whole context: add {target.path} for secrets, VCS data, dependency and build output"
-        text = dockerignore.render_new(plan)
-        yield self.finding(doc, line, message + plan.notes(), side=[SideChange(target.path, [Edit.insert(0, text)])])
+        yield self.finding(doc, line, message + plan.notes(), side=[dockerignore.new_file(target, plan)])

@@ -1,0 +1,279 @@
+"""Services, the pods they select and the Ingresses in front of them: what ks-001 … ks-004 share.
+
+**Units.** Relations ("which workloads does this Service select", "does an Ingress route to
+it") are looked up among the objects *applied together* with an object, not across the whole
+tree: a repository of examples, or one that keeps the same app as an all-in-one file beside
+its split files, would otherwise relate objects that never meet in a cluster. The unit of a
+file is, in this order:
+
+1. the files a ``kustomization.yaml`` deploys as resources when one lists the file (directories
+   followed through their own kustomization);
+2. the files of its folder (``kubectl apply -f folder/``), leaving out files that define an
+   object (kind, namespace, name) another file of the folder defines too: those are
+   alternatives (an all-in-one beside the split files, a standalone beside a distributed
+   variant), and each of them is a unit of its own.
+
+Objects of kustomize patch files are partial and belong to no unit. Within a unit the same
+object defined twice counts once (its identity is kind, namespace and name).
+"""
+from __future__ import annotations
+
+import posixpath
+import re
+from typing import Iterator
+
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from orchfix import yamledit as ye
+from orchfix.documents.yaml import YamlDocument
+from orchfix.text import Edit
+from orchfix.transforms._knowledge import k8s, kustomize
+from orchfix.transforms._knowledge.k8s import Index, Obj
+from orchfix.workspace import Workspace
+
+#: labels whose value changes from release to release: never part of a Service selector
+VERSION_KEYS = frozenset({
+    "version", "app.kubernetes.io/version", "pod-template-hash", "controller-revision-hash", "helm.sh/chart",
+    "chart", "statefulset.kubernetes.io/pod-name", "apps.kubernetes.io/pod-index",
+})
+#: what an ingress controller, API gateway or mesh gateway runs (its Service is the way in by design)
+_GATEWAY = re.compile(r"ingress|gateway|traefik|haproxy|envoy|contour|\bkong\b|ambassador|emissary|skipper|istio/proxy", re.I)
+#: Service spec fields that only a LoadBalancer or NodePort Service may carry
+LB_ONLY = ("loadBalancerIP", "loadBalancerSourceRanges", "loadBalancerClass", "allocateLoadBalancerNodePorts",
+           "healthCheckNodePort")
+
+
+def is_version_key(key: str) -> bool:
+    return key in VERSION_KEYS or key.endswith("/version")
+
+
+def _norm(path: str) -> str:
+    return posixpath.normpath(path)
+
+
+def identity(obj: Obj) -> tuple[str, str, str]:
+    return obj.kind, obj.namespace or "default", obj.name
+
+
+def same_namespace(a: Obj, b: Obj) -> bool:
+    return (a.namespace or "default") == (b.namespace or "default")
+
+
+def _kustomize_view(workspace: Workspace) -> tuple[set[str], dict[str, list[str]], dict[str, list[str]]]:
+    """Patch files, each kustomization's resources, and which kustomizations list each file;
+    read once per worker and again when a staged file changes."""
+    key = tuple(sorted(workspace.staged.items()))
+    cached = getattr(workspace, "_ks_kustomize", None)
+    if cached and cached[0] == key:
+        return cached[1]
+    patches = {_norm(p) for p in kustomize.patch_files(workspace)}
+    resources: dict[str, list[str]] = {}
+    listed_by: dict[str, list[str]] = {}
+    for kpath in kustomize.kustomizations(workspace):
+        resources[kpath] = kustomize.resources(workspace, kpath)
+        for entry in resources[kpath]:
+            listed_by.setdefault(entry, []).append(kpath)
+    workspace._ks_kustomize = (key, (patches, resources, listed_by))
+    return patches, resources, listed_by
+
+
+class Scope:
+    """The index of the tree with the unit of each file (see the module docstring)."""
+
+    def __init__(self, workspace: Workspace | None, doc: YamlDocument):
+        self.workspace = workspace or Workspace()
+        self.index: Index = k8s.index(self.workspace, doc)
+        self.doc = doc
+        self._by_path: dict[str, list[Obj]] = {}
+        for obj in self.index.objects:
+            self._by_path.setdefault(_norm(obj.doc.path), []).append(obj)
+        self._patches, self._resources, self._listed_by = _kustomize_view(self.workspace)
+        self._units: dict[str, list[Obj]] = {}
+
+    def is_patch(self, obj: Obj) -> bool:
+        """Whether ``obj`` sits in a kustomize patch file (a partial object)."""
+        return _norm(obj.doc.path) in self._patches
+
+    def unit(self, obj: Obj) -> list[Obj]:
+        """The objects applied together with ``obj`` (its own file's included), duplicates once."""
+        path = _norm(obj.doc.path)
+        if path not in self._units:
+            self._units[path] = self._unit_of(path)
+        return self._units[path]
+
+    def _unit_of(self, path: str) -> list[Obj]:
+        if path in self._patches:
+            return []
+        listing = self._listed_by.get(path)
+        if listing:
+            paths = self._deployed(listing[0], set())
+        else:
+            folder = posixpath.dirname(path)
+            paths = [p for p in self._by_path if posixpath.dirname(p) == folder and p not in self._patches
+                     and not self._listed_by.get(p)]
+            owners: dict[tuple[str, str, str], set[str]] = {}
+            for p in paths:
+                for o in self._by_path[p]:
+                    if o.name:
+                        owners.setdefault(identity(o), set()).add(p)
+            # files that define the same object as another file of the folder are alternatives
+            # (an all-in-one beside split files, standalone beside distributed): each stands alone
+            clashing = {p for files in owners.values() if len(files) > 1 for p in files}
+            paths = [path] if path in clashing else [p for p in paths if p not in clashing]
+        seen: set[tuple[str, str, str]] = set()
+        found = []
+        for p in sorted(set(paths) | {path}):
+            for o in self._by_path.get(p, []):
+                if o.name and identity(o) in seen:
+                    continue
+                seen.add(identity(o))
+                found.append(o)
+        return found
+
+    def _deployed(self, kpath: str, visited: set[str]) -> list[str]:
+        """The manifest files a kustomization deploys as resources, through nested folders."""
+        if kpath in visited:
+            return []
+        visited.add(kpath)
+        paths = []
+        for entry in self._resources.get(kpath, []):
+            if entry in self._by_path:
+                paths.append(entry)
+                continue
+            nested = kustomize.kustomization_in(self.workspace, entry)
+            if nested is not None:
+                paths += self._deployed(nested, visited)
+        return paths
+
+    # relations within a unit ---------------------------------------------------------------
+
+    def around(self, obj: Obj, *kinds: str) -> list[Obj]:
+        """Objects of ``kinds`` in ``obj``'s unit and namespace."""
+        return [o for o in self.unit(obj) if o.kind in kinds and same_namespace(o, obj)]
+
+    def selected(self, svc: Obj, selector: dict[str, str] | None = None) -> list[Obj]:
+        """Workloads of the unit whose pods ``selector`` (default: the Service's own) selects."""
+        selector = svc.selector if selector is None else selector
+        return [w for w in self.around(svc, *k8s.WORKLOADS) if k8s.selects(selector, w.pod_labels)]
+
+    def routed_by(self, svc: Obj) -> list[Obj]:
+        """Ingresses of the unit with a backend naming the Service."""
+        return [i for i in self.around(svc, "Ingress") if svc.name in backend_services(i)]
+
+    def in_file(self, obj: Obj) -> bool:
+        return _norm(obj.doc.path) == _norm(self.doc.path)
+
+
+# Services -------------------------------------------------------------------------------------
+
+def service_type(svc: Obj) -> str:
+    return svc.text("spec", "type") or "ClusterIP"
+
+
+def port_items(svc: Obj) -> list[MappingNode]:
+    ports = svc.get("spec", "ports")
+    return [p for p in ports.value if isinstance(p, MappingNode)] if isinstance(ports, SequenceNode) else []
+
+
+def is_headless(svc: Obj) -> bool:
+    return svc.text("spec", "clusterIP") == "None"
+
+
+def int_of(node: Node | None) -> int | None:
+    text = ye.scalar(node)
+    return int(text) if text is not None and text.isdigit() else None
+
+
+def is_gateway(svc: Obj, workloads: list[Obj]) -> bool:
+    """Whether the Service is the way into an ingress controller or gateway (by its name, its
+    labels, or the images of the pods it selects)."""
+    if _GATEWAY.search(svc.name) or any(_GATEWAY.search(v) for v in svc.labels.values()):
+        return True
+    return any(c.image and _GATEWAY.search(c.image) for w in workloads for c in w.containers(init=False))
+
+
+def container_ports(workload: Obj) -> list[MappingNode]:
+    found = []
+    for c in workload.containers(init=False):
+        ports = c.get("ports")
+        if isinstance(ports, SequenceNode):
+            found += [p for p in ports.value if isinstance(p, MappingNode)]
+    return found
+
+
+# Ingresses ------------------------------------------------------------------------------------
+
+def ingress_backends(ing: Obj) -> Iterator[MappingNode]:
+    """Every backend mapping of an Ingress (default backend and paths), any API version."""
+    spec = ing.get("spec")
+    for key in ("defaultBackend", "backend"):
+        node = ye.value(spec, key)
+        if isinstance(node, MappingNode):
+            yield node
+    for path in http_paths(ing):
+        node = ye.value(path, "backend")
+        if isinstance(node, MappingNode):
+            yield node
+
+
+def http_paths(ing: Obj) -> Iterator[MappingNode]:
+    rules = ing.get("spec", "rules")
+    for rule in rules.value if isinstance(rules, SequenceNode) else []:
+        paths = k8s.path(rule, "http", "paths")
+        for item in paths.value if isinstance(paths, SequenceNode) else []:
+            if isinstance(item, MappingNode):
+                yield item
+
+
+def backend_services(ing: Obj) -> set[str]:
+    names = set()
+    for backend in ingress_backends(ing):
+        name = ye.scalar(k8s.path(backend, "service", "name")) or ye.scalar(ye.value(backend, "serviceName"))
+        if name:
+            names.add(name)
+    return names
+
+
+# edits ----------------------------------------------------------------------------------------
+
+def retext(node: ScalarNode, new: str) -> Edit:
+    """Replace a scalar's text, keeping its quotes."""
+    start, end = node.start_mark.index, node.end_mark.index
+    if node.style in ("'", '"'):
+        start, end = start + 1, end - 1
+    return Edit(start, end, new)
+
+
+def disjoint(edits: list[Edit]) -> bool:
+    """Whether the edits of one fix touch separate text (adjacent flow deletions may not)."""
+    ordered = sorted(edits)
+    return all(a.end <= b.start and not (a.start == a.end == b.start == b.end) for a, b in zip(ordered, ordered[1:]))
+
+
+def join_inserts(edits: list[Edit]) -> list[Edit]:
+    """Insertions at one point merged into one edit (in the given order), so they cannot clash."""
+    merged: list[Edit] = []
+    for e in edits:
+        twin = next((m for m in merged if m.start == m.end == e.start == e.end), None)
+        if twin is None:
+            merged.append(e)
+        else:
+            merged[merged.index(twin)] = Edit(twin.start, twin.end, twin.new + e.new)
+    return merged
+
+
+def unexpose(doc: YamlDocument, svc: Obj) -> list[Edit]:
+    """The edits that make a NodePort/LoadBalancer Service a ClusterIP one: the type, every
+    ``nodePort``, and the spec fields only externally reachable Services may carry."""
+    spec = svc.get("spec")
+    edits = [retext(svc.get("spec", "type"), "ClusterIP")]
+    for port in port_items(svc):
+        if ye.get(port, "nodePort"):
+            edits.append(ye.delete_key(doc, port, "nodePort"))
+    external_ips = svc.get("spec", "externalIPs")
+    drop = list(LB_ONLY)
+    # externalTrafficPolicy stays valid on a ClusterIP Service only while it has externalIPs
+    if not (isinstance(external_ips, SequenceNode) and external_ips.value):
+        drop.append("externalTrafficPolicy")
+    edits += [ye.delete_key(doc, spec, key) for key in drop if ye.get(spec, key)]
+    return edits
