@@ -9,6 +9,7 @@ runs as a user would run it (``orchfix --dry-run --unsafe --quiet``), so start-u
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import subprocess
@@ -58,7 +59,7 @@ def main() -> None:
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"orchfix  files {len(ws.files)}  bytes {size:,}  wall {best:.2f}s  {len(ws.files) / best:,.0f} files/s  "
           f"peak RSS {peak_mib:.0f} MiB  (best of {args.repeat}, jobs {args.jobs or 'all cores'})")
-    exe = shutil.which("hadolint")
+    exe = shutil.which("hadolint", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     if exe:
         dockerfiles = [f.path for f in ws.files.values() if f.kind == "dockerfile"]
         lint = min(hadolint_seconds(exe, dockerfiles) for _ in range(args.repeat))

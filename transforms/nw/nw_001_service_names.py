@@ -168,7 +168,8 @@ class ServiceNames(Transform):
         ``.svc.cluster.local`` form, do not depend on the cluster's domain; a Service without a
         namespace referred to from a namespaced workload is reported (where it lands is only
         known at deploy time). ``extra_hosts``, ``dns`` and fixed addresses themselves are not
-        touched: they are the definitions, not the uses.
+        touched: they are the definitions, not the uses; nor are values in env files or in
+        anchors that services merge (an edit there reaches every service that reads them).
     """
 
     id = "nw-001"

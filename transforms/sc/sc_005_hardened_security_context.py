@@ -180,7 +180,9 @@ class HardenedSecurityContext(Transform):
             want["allowPrivilegeEscalation"] = False
         # privileged containers get every capability whatever the drop list says
         if not privileged and "ALL" not in dropped and _editable_drop(caps):
-            problem = None if non_root_uid else _steps_down(image, info, "set runAsUser to its user's uid")
+            problem = None if non_root_uid else (
+                _steps_down(image, info, "set runAsUser to its user's uid")
+                or _low_port(_container_ports(container), "runAsUser"))
             if problem:
                 skipped.append(f"capabilities.drop: {problem}")
             else:
@@ -261,14 +263,15 @@ class HardenedSecurityContext(Transform):
         want_drop = "ALL" not in drops
         want_nnp = not nnp
         skipped: list[str] = []
-        if want_drop and view.get("build") is None:
-            user = view.text("user")
-            if not user or _ROOT_USER.match(compose.interpolate(user, view.env_defaults)):
-                image = view.image()
-                problem = _steps_down(image, mounts.image_info(image), "set user to that user")
-                if problem:
-                    skipped.append(f"cap_drop: {problem}")
-                    want_drop = False
+        user = view.text("user")
+        if want_drop and (not user or _ROOT_USER.match(compose.interpolate(user, view.env_defaults))):
+            # a build's image is whatever its Dockerfile makes: only the ports tell
+            image = view.image() if view.get("build") is None else None
+            problem = _steps_down(image, mounts.image_info(image), "set user to that user") or _low_port(
+                _service_ports(view), "user")
+            if problem:
+                skipped.append(f"cap_drop: {problem}")
+                want_drop = False
         if not (want_drop or want_nnp):
             return self.finding(doc, line, f"{where} keeps every default capability", reason="; ".join(skipped)) if skipped else None
         problem = mounts.not_editable(service)
@@ -297,6 +300,40 @@ def _steps_down(image: str | None, info: images.ImageInfo | None, hint: str) -> 
     who = f"its user {info.user}" if info.user else "its own user"
     return (f"{image} starts as root and switches to {who} itself, which needs CHOWN, SETUID and SETGID: "
             f"{hint} first, or drop ALL and add back what it needs")
+
+
+def _low_port(ports: list[int], user_key: str) -> str | None:
+    """Why dropping every capability likely stops a container that listens below 1024 as root, or None.
+
+    A server that starts as root to bind a privileged port (Apache, an sshd, a mail server…)
+    usually switches to an unprivileged user afterwards, which needs SETUID and SETGID besides
+    the bind itself (NET_BIND_SERVICE)."""
+    low = sorted({p for p in ports if 0 < p < 1024})
+    if not low:
+        return None
+    return (f"it listens on port {', '.join(map(str, low))} as root; a server that binds a port below 1024 usually "
+            f"starts as root and switches user (NET_BIND_SERVICE, SETUID, SETGID): set {user_key} to a non-root "
+            "user and a port above 1023, or drop ALL and add back what it needs")
+
+
+def _container_ports(container: k8s.Container) -> list[int]:
+    node = container.get("ports")
+    items = node.value if isinstance(node, SequenceNode) else []
+    numbers = (ye.scalar(ye.value(item, "containerPort")) for item in items)
+    return [int(n) for n in numbers if n and n.isdigit()]
+
+
+def _service_ports(view: cv.View) -> list[int]:
+    """The container ports a Compose service listens on (``ports`` targets and ``expose``)."""
+    found = []
+    for node, _ in view.all("ports"):
+        for item in node.value if isinstance(node, SequenceNode) else []:
+            port = compose.parse_port(item)
+            if port and port.target.isdigit():
+                found.append(int(port.target))
+    for node, _ in view.all("expose"):
+        found += [int(text.split("/")[0]) for text in _scalars(node) if text.split("/")[0].isdigit()]
+    return found
 
 
 def _writes(image: str | None, info: images.ImageInfo | None, mounted: list[str]) -> str | None:
@@ -353,31 +390,39 @@ def _k8s_edits(doc, container: MappingNode, found, sc: MappingNode | None, want:
     one point are left for the next pass (the transform fires again until the context is complete)."""
     style = ye.style_of(doc)
     data = {k: ({"drop": ["ALL"]} if k == "capabilities" else want[k]) for k in _ORDER if k in want}
-    if sc is None:
-        if found is None:
-            return [ye.set_key(doc, container, "securityContext", data, style)]
-        return [ye.replace_value(doc, found[0], found[1], data, style)]
-    if not sc.value:
-        return [ye.replace_value(doc, found[0], sc, data, style)]
+    if found is None:
+        return [ye.set_key(doc, container, "securityContext", data, style)]
+    if sc is None or not sc.value:
+        return [_replace(doc, container, found[0], found[1], data, style)]
     edits: list[Edit] = []
     caps = ye.get(sc, "capabilities")
     if "capabilities" in data and caps is not None:
         del data["capabilities"]
-        edits.append(_drop_all(doc, caps[0], caps[1], style))
+        edits.append(_drop_all(doc, sc, caps[0], caps[1], style))
     if data:
         edits.append(ye.add_keys(doc, sc, data, style))
     return _disjoint(edits)
 
 
-def _drop_all(doc, key: ScalarNode, caps: Node, style) -> Edit:
+def _drop_all(doc, sc: MappingNode, key: ScalarNode, caps: Node, style) -> Edit:
     if ye.is_null(caps) or not caps.value:
-        return ye.replace_value(doc, key, caps, {"drop": ["ALL"]}, style)
+        return _replace(doc, sc, key, caps, {"drop": ["ALL"]}, style)
     drop = ye.get(caps, "drop")
     if drop is None:
         return ye.set_key(doc, caps, "drop", ["ALL"], style)
     if ye.is_null(drop[1]):
-        return ye.replace_value(doc, drop[0], drop[1], ["ALL"], style)
+        return _replace(doc, caps, drop[0], drop[1], ["ALL"], style)
     return ye.append_item(doc, drop[1], "ALL", style)
+
+
+def _replace(doc, parent: MappingNode, key: ScalarNode, old: Node, data, style) -> Edit:
+    """Replace an empty or null value with ``data``: a block in block mappings, a one-line flow
+    collection inside a flow mapping or in place of an empty flow one (``{}``, ``[]``)."""
+    if parent.flow_style or getattr(old, "flow_style", False):
+        if ye.is_null(old) and old.start_mark.index == old.end_mark.index:
+            return Edit.insert(old.start_mark.index, " " + ye.render_flow(data))
+        return Edit(old.start_mark.index, old.end_mark.index, ye.render_flow(data))
+    return ye.replace_value(doc, key, old, data, style)
 
 
 def _compose_edits(doc, service, wanted: dict[str, str]) -> tuple[list[Edit], str | None]:
@@ -394,7 +439,7 @@ def _compose_edits(doc, service, wanted: dict[str, str]) -> tuple[list[Edit], st
         if mapping is not service.node:
             return [], f"its {key} list comes from a YAML anchor other services merge: add {item} there"
         if ye.is_null(value):
-            edits.append(ye.replace_value(doc, k, value, [item], style))
+            edits.append(_replace(doc, mapping, k, value, [item], style))
         elif isinstance(value, SequenceNode) and compose.owned(doc, k, value):
             edits.append(ye.append_item(doc, value, item, style))
         else:
