@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from orchfix.cli import cli
-from tests.helpers import hadolint_parses
+from tests.helpers import compose_errors, hadolint_parses, k8s_errors
 
 ROOT = Path(__file__).resolve().parents[1]
 DF = ["--select", "df"]
@@ -157,3 +157,38 @@ def test_resolve_digests_flag_pins_by_digest(tmp_path, monkeypatch):
         result = invoke("--select", "io-001", "--unsafe", "--resolve-digests", ".")
     assert f"+FROM node:22-bookworm@{DIGEST}\n" in result.stdout
     assert invoke("--select", "io-001", "--unsafe", ".").stdout.count("@sha256") == 0
+
+
+#: the Compose and Kubernetes examples, and patterns a run with every transform and --unsafe fixes there
+YAML_EXAMPLES = {
+    "compose-shop": {"dc-001", "dc-002", "dc-004", "vs-002", "vs-003", "nw-003", "sc-003", "sc-005", "ec-001", "cm-001"},
+    "k8s-shop": {"kp-001", "kp-002", "kp-003", "kp-004", "kc-001", "kc-002", "kc-003", "kc-004", "ks-001", "ks-002",
+                 "ks-004", "hc-002", "hc-003", "sc-004", "sc-005", "cm-001"},
+}
+
+
+@pytest.fixture(params=sorted(YAML_EXAMPLES))
+def yaml_example(request, tmp_path, monkeypatch):
+    shutil.copytree(ROOT / "examples" / request.param, tmp_path / request.param)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / request.param
+
+
+def test_yaml_example_snapshot(yaml_example, snapshot):
+    snapshot.snapshot_dir = ROOT / "tests" / "snapshots"
+    name = yaml_example.name
+    snapshot.assert_match(invoke("--unsafe", "--quiet", name).stdout, f"{name}-unsafe.diff")
+
+
+def test_yaml_example_applies_valid_and_settles(yaml_example):
+    name = yaml_example.name
+    applied = invoke("--unsafe", "--apply", "--format", "json", name)
+    assert applied.exit_code == 0, applied.stderr
+    fixed = {f["id"] for f in json.loads(applied.stdout)["findings"] if f["status"] == "fixed"}
+    assert YAML_EXAMPLES[name] <= fixed
+    for path in yaml_example.rglob("*.yaml"):
+        text = path.read_text()
+        assert not (compose_errors(text) if name.startswith("compose") else k8s_errors(text)), path
+        assert "Hx7-pL2q-Zm9w" not in text  # the example's password went to an env file or a Secret
+    again = invoke("--unsafe", name)
+    assert (again.exit_code, again.stdout) == (0, "")

@@ -11,10 +11,10 @@ import os
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable
 
-from orchfix import documents
+from orchfix import documents, kinds
 from orchfix.config import Settings
 from orchfix.fixer import FileOutcome, fix_document
 from orchfix.text import DecodeError, Encoding, decode
@@ -23,6 +23,8 @@ from orchfix.workspace import FileEntry, Workspace
 
 #: below this many files, worker processes cost more than they save
 PARALLEL_THRESHOLD = 48
+#: rounds over the whole workspace, for fixes that enable fixes in other files
+MAX_ROUNDS = 3
 
 
 @dataclass
@@ -73,11 +75,13 @@ def _init_worker(job: Job) -> None:
 def _process(entry: FileEntry) -> FileOutcome | tuple[str, str] | None:
     """One file's outcome; ``(path, message)`` when it cannot be read or parsed; None when untouched."""
     assert _job is not None
+    staged = _job.workspace.staged.get(entry.path)
     try:
-        raw = Path(entry.path).read_bytes()
-        text, encoding = decode(raw)
+        text, encoding = decode(Path(entry.path).read_bytes()) if Path(entry.path).exists() else ("", Encoding())
     except (OSError, DecodeError) as exc:
         return entry.path, f"cannot read: {exc}"
+    if staged is not None:
+        text = staged  # an earlier round's result
     if not any(t.applies_to(entry.kind, text) for t in _instances):
         return None
     return _fix(entry, text, encoding)
@@ -96,9 +100,33 @@ def _fix(entry: FileEntry, text: str, encoding: Encoding) -> FileOutcome | tuple
 
 
 def run(job: Job, jobs: int = 0, progress: Callable[[int, int], None] | None = None) -> RunResult:
-    """Fix every file of the job's workspace with its transforms; nothing is written."""
+    """Fix every file of the job's workspace with its transforms; nothing is written.
+
+    A fix in one file can make a fix in another possible or needed (a HEALTHCHECK written into
+    a Dockerfile lets its compose dependents wait for health), so the run repeats over the
+    texts the previous round produced until a round changes nothing (at most ``MAX_ROUNDS``).
+    """
+    result = _round(job, jobs, progress)
+    for _ in range(MAX_ROUNDS - 1):
+        if not result.has_changes():
+            break
+        staged = {o.path: o.text for o in result.changed} | {p: after for p, (_, after) in result.side.items()}
+        files = dict(job.workspace.files)
+        for path, text in staged.items():
+            if path not in files:  # a file the previous round created: its kind from its name and text
+                files[path] = FileEntry(path, kinds.classify(PurePosixPath(path), text.encode()[:65536], False))
+        base = Workspace(files=files, notes=job.workspace.notes, staged=staged)
+        again = _round(Job(job.transforms, job.settings, base), jobs, progress)
+        _merge(result, again)
+        if not again.has_changes():
+            break
+    return result
+
+
+def _round(job: Job, jobs: int, progress: Callable[[int, int], None] | None) -> RunResult:
     entries = [e for e in job.workspace.files.values() if any(e.kind in t.kinds for t in job.transforms)]
     result = RunResult(notes=list(job.workspace.notes))
+    start = dict(job.workspace.staged)  # what earlier rounds wrote: this round's starting texts
     jobs = jobs or os.cpu_count() or 1
     results: Iterable
     if jobs == 1 or len(entries) < PARALLEL_THRESHOLD:
@@ -119,13 +147,40 @@ def run(job: Job, jobs: int = 0, progress: Callable[[int, int], None] | None = N
     finally:
         if pool:
             pool.shutdown()
-    _settle_side_files(job, result)
+    _settle_side_files(job, result, start)
     for outcome in result.outcomes:
         result.errors.extend((outcome.path, message) for message in outcome.errors)
     return result
 
 
-def _settle_side_files(job: Job, result: RunResult) -> None:
+def _merge(result: RunResult, again: RunResult) -> None:
+    """Fold a later round into the first: final texts, all fixes applied, what is left now."""
+    by_path = {o.path: o for o in result.outcomes}
+    seen = set()
+    for later in again.outcomes:
+        seen.add(later.path)
+        first = by_path.get(later.path)
+        if first is not None:
+            first.text, first.remaining = later.text, later.remaining
+            first.applied += later.applied
+            first.errors += later.errors
+        elif later.path in result.side:  # a file the first round created, fixed in its own right now
+            result.side[later.path] = (result.side[later.path][0], later.text)
+        else:
+            result.outcomes.append(later)
+            by_path[later.path] = later
+    for outcome in result.outcomes:
+        if outcome.path not in seen and outcome.changed:
+            outcome.remaining = []  # the later round found nothing left in its text
+    for path, (_, after) in again.side.items():
+        if path in by_path:
+            by_path[path].text = after
+        else:
+            result.side[path] = (result.side.get(path, (Workspace.read_disk(path), ""))[0], after)
+    result.errors = list(dict.fromkeys(result.errors + again.errors))
+
+
+def _settle_side_files(job: Job, result: RunResult, base: dict[str, str]) -> None:
     """Merge side files in file order; a file whose side edits met another's is fixed again.
 
     A side edit may land in a file that is fixed in its own right (a reference renamed in
@@ -135,7 +190,7 @@ def _settle_side_files(job: Job, result: RunResult) -> None:
     """
     _init_worker(Job(job.transforms, job.settings, job.workspace))
     workspace = job.workspace
-    workspace.staged = {}
+    workspace.staged = dict(base)  # what workers staged in this process is recomputed below
     own = {o.path for o in result.outcomes}
     for i, outcome in enumerate(result.outcomes):
         staged = workspace.staged
@@ -155,7 +210,7 @@ def _settle_side_files(job: Job, result: RunResult) -> None:
     for outcome in result.outcomes:
         outcome.text = workspace.staged.get(outcome.path, outcome.text)
     for path, text in workspace.staged.items():
-        before = workspace.read_disk(path)
+        before = base[path] if path in base else workspace.read_disk(path)
         if path not in own and before != text:
             result.side[path] = (before, text)
 

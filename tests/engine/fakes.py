@@ -82,3 +82,14 @@ class Renamer(Transform):
         other = self.ctx.workspace.read("b.Dockerfile") or ""
         side = [SideChange("b.Dockerfile", [Edit(m.start(), m.end(), "new") for m in re.finditer("old", other)])]
         yield self.finding(doc, 1, "rename", [Edit(at, at + 3, "new")], side=side)
+
+
+class Follower(Transform):
+    """Marks b.Dockerfile once a.Dockerfile reads FROM in upper case: a fix another file enables."""
+
+    id, category, title, kinds = "zz-008", "zz", "Follows another file", frozenset({"dockerfile"})
+
+    def check(self, doc):
+        other = self.ctx.workspace.read("a.Dockerfile") or ""
+        if doc.path == "b.Dockerfile" and other.startswith("FROM") and "# follows a" not in doc.text:
+            yield self.finding(doc, 1, "follow", [Edit.insert(len(doc.text), "# follows a\n")])

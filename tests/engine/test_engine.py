@@ -136,3 +136,16 @@ def test_side_edit_to_a_file_fixed_in_its_own_right_keeps_both(tmp_path, monkeyp
     engine.apply(result)
     again = engine.run(Job([fakes.Renamer, fakes.UpperKeyword], Settings(), Workspace.scan(["."])), jobs=jobs)
     assert not again.has_changes()
+
+
+def test_a_fix_that_another_file_enables_lands_in_the_same_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.Dockerfile").write_text("from alpine\n")
+    (tmp_path / "b.Dockerfile").write_text("FROM alpine\n")
+    job = Job([fakes.UpperKeyword, fakes.Follower], Settings(), Workspace.scan(["."]))
+    result = engine.run(job, jobs=1)
+    assert {o.path: o.text for o in result.changed} == {"a.Dockerfile": "FROM alpine\n", "b.Dockerfile": "FROM alpine\n# follows a\n"}
+    assert {o.path: o.original for o in result.changed}["b.Dockerfile"] == "FROM alpine\n"
+    engine.apply(result)
+    again = engine.run(Job([fakes.UpperKeyword, fakes.Follower], Settings(), Workspace.scan(["."])), jobs=1)
+    assert not again.has_changes()

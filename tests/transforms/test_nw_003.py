@@ -210,3 +210,17 @@ def test_corpus():
 
     counts = check_corpus(ID, "compose", line_ok=line_ok)
     assert counts["applied"] > 10
+
+
+def test_dev_tool_uis_stay_published():
+    text = """services:
+  web:
+    image: nginx:1.27
+    ports: ["80:80"]
+    environment:
+      SMTP_HOST: mail
+  mail:
+    image: mailhog/mailhog:v1.0.1
+    ports: ["8025:8025"]
+"""
+    assert run("nw-003", text, kind="compose").text == text

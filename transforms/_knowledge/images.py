@@ -146,6 +146,8 @@ def family(ref: ImageRef) -> str | None:
 INTERNAL_ROLES = frozenset({"database", "cache", "broker", "admin"})
 #: roles of services that hold or move data (what network isolation keeps away from the front)
 DATA_ROLES = frozenset({"database", "cache", "broker"})
+#: images people use through their own UI (admin consoles, mail catchers, log viewers)
+HUMAN_ROLES = frozenset({"admin", "devtool"})
 
 
 def role(ref: ImageRef) -> str | None:

@@ -8,6 +8,7 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from orchfix import yamledit as ye
 from orchfix.text import Edit
 from orchfix.transform import Safety, Transform
+from orchfix.transforms._knowledge import images
 
 from . import _graph
 from ._graph import split_port
@@ -116,17 +117,17 @@ class ExposeNotPorts(Transform):
             if service.node.start_mark.index < service.key.start_mark.index:
                 continue  # an alias of another service: reported there
             member = members[service.name]
-            if member.role == "admin" or member.network_mode == "host":
-                continue  # people use admin tools; host networking publishes nothing
+            if member.role in images.HUMAN_ROLES or member.network_mode == "host":
+                continue  # people use admin tools and dev tools' UIs; host networking publishes nothing
             users = graph.users(service.name, active=True)
             if not users:
                 continue
             if not member.data and not any(members[u].published for u in users):
                 continue  # only unpublished services reach it: it may be a front itself
             fronts = sorted(n for n, m in members.items() if n != service.name and m.published and not m.data
-                            and m.role != "admin" and not graph.users(n) and _graph.together(m, member))
+                            and m.role not in images.HUMAN_ROLES and not graph.users(n) and _graph.together(m, member))
             fronts = fronts or sorted(n for n, m in members.items() if n != service.name and m.published
-                                      and m.role == "admin" and not graph.users(n) and _graph.together(m, member))
+                                      and m.role in images.HUMAN_ROLES and not graph.users(n) and _graph.together(m, member))
             if not fronts:
                 continue
             moved = [i for i in ports.value if _target(i) not in DEBUG_PORTS]
