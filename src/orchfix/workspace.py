@@ -132,7 +132,14 @@ class Workspace:
     # the view transforms use -------------------------------------------------------------
 
     def of_kind(self, kind: str) -> list[FileEntry]:
-        return [f for f in self.files.values() if f.kind == kind]
+        """The files of one kind (grouped once; regrouped when files are added)."""
+        cached = self.__dict__.get("_by_kind")
+        if cached is None or cached[0] != len(self.files):
+            groups: dict[str, list[FileEntry]] = {}
+            for entry in self.files.values():
+                groups.setdefault(entry.kind, []).append(entry)
+            cached = self.__dict__["_by_kind"] = (len(self.files), groups)
+        return list(cached[1].get(kind, ()))
 
     def exists(self, path: str) -> bool:
         return path in self.staged or Path(path).is_file()

@@ -6,6 +6,7 @@ import yaml
 
 from tests.corpus import needs_corpus
 from tests.transforms.compose_cases import fixed, reasons, unchanged, workspace
+from tests.transforms.stack_oracle import needs_docker_stack, stack_config
 from tests.transforms.yaml_corpus import check_corpus
 
 ID = "sc-003"
@@ -149,3 +150,22 @@ def test_size_option():
 def test_corpus():
     counts = check_corpus(ID, "compose", line_ok=_line_ok)
     assert counts["applied"] > 100, counts
+
+
+@needs_docker_stack
+def test_docker_stack_reads_the_stack_output(tmp_path):
+    before = "services:\n  web:\n    image: nginx:1.27\n    volumes:\n      - ./site:/usr/share/nginx/html:ro\n    deploy:\n      replicas: 2\n"
+    (tmp_path / "docker-stack.yml").write_text(ro(before, path="docker-stack.yml"))
+    web = stack_config(tmp_path)["services"]["web"]
+    assert web["read_only"] == "true"
+    assert [(v["type"], v["target"], v.get("tmpfs", {}).get("size")) for v in web["volumes"] if v["type"] == "tmpfs"] == [
+        ("tmpfs", "/tmp", "67108864"), ("tmpfs", "/var/cache/nginx", "67108864"), ("tmpfs", "/var/run", "67108864")]
+
+
+@pytest.mark.parametrize(("tmpfs", "after"), [
+    ("    tmpfs:\n      - /run", "    tmpfs:\n      - /run\n      - /tmp:size=64m\n      - /var/cache/nginx:size=64m\n    read_only: true\n"),
+    ("    tmpfs: [/run]", "    tmpfs: [/run, /tmp:size=64m, /var/cache/nginx:size=64m]\n    read_only: true\n"),
+])
+def test_tmpfs_as_the_last_key_of_a_file_without_final_newline(tmpfs, after):
+    head = "services:\n  web:\n    image: nginx:1.27\n"
+    assert ro(head + tmpfs) == head + after

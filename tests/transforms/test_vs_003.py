@@ -218,3 +218,9 @@ def test_comments_blank_lines_and_other_keys_stay():
 def test_corpus():
     counts = check_corpus(ID, "compose", line_ok=_line_ok)
     assert counts["applied"] >= 5, counts
+
+
+def test_flow_sequences():
+    before = "services:\n  web:\n    image: nginx\n    volumes: [./a.conf:/etc/a.conf, '.:/app', \"./b.ini:/srv/b.ini:z\"]\n"
+    after = fixed(ID, before, removed_ok=lambda line: "volumes:" in line)
+    assert after == before.replace("/etc/a.conf,", "/etc/a.conf:ro,").replace("b.ini:z", "b.ini:ro,z")

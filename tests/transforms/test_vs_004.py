@@ -7,6 +7,7 @@ import yaml
 from tests.corpus import needs_corpus
 from tests.helpers import compose_errors
 from tests.transforms.compose_cases import fixed, reasons, run_all, unchanged, workspace
+from tests.transforms.stack_oracle import needs_docker_stack, stack_config
 from tests.transforms.yaml_corpus import check_corpus
 
 ID = "vs-004"
@@ -244,3 +245,26 @@ def test_corpus():
     # the corpus keeps no temp data in volumes and sets read_only only on volumes (0 findings at
     # the time of writing): the check is the promises (no errors, idempotent, valid, lines)
     check_corpus(ID, "compose", line_ok=lambda old, new: old is None or _removed_ok(old))
+
+
+@needs_docker_stack
+def test_docker_stack_reads_the_stack_output(tmp_path):
+    before = "services:\n  app:\n    image: example/app:1\n    read_only: true\n    volumes: [/app/tmp]\n    deploy:\n      replicas: 2\n"
+    (tmp_path / "docker-stack.yml").write_text(tmpfs_fixed(before, path="docker-stack.yml"))
+    app = stack_config(tmp_path)["services"]["app"]
+    assert [(v["type"], v["target"]) for v in app["volumes"]] == [("tmpfs", "/app/tmp"), ("tmpfs", "/tmp")]
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    ("services:\n  app:\n    image: x/app\n    volumes:\n      - ./a:/a\n      - /tmp",
+     "services:\n  app:\n    image: x/app\n    volumes:\n      - ./a:/a\n    tmpfs:\n      - /tmp:size=64m\n"),
+    ("services:\r\n  app:\r\n    image: x/app\r\n    volumes:\r\n      - /tmp",
+     "services:\r\n  app:\r\n    image: x/app\r\n    tmpfs:\r\n      - /tmp:size=64m\r\n"),
+])
+def test_no_final_newline(before, after):
+    assert tmpfs_fixed(before) == after
+
+
+def test_a_volumes_list_shared_through_an_anchor_is_reported():
+    text = "x-vols: &vols\n  - /tmp\nservices:\n  a:\n    image: example/a:1\n    volumes: *vols\n  b:\n    image: example/b:1\n    volumes: *vols\n"
+    assert all("anchor" in r for r in reasons(ID, text))

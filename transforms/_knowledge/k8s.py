@@ -7,6 +7,7 @@ templates, init containers and label selection are understood once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterator
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -60,35 +61,35 @@ class Obj:
     def text(self, *keys: str) -> str | None:
         return ye.scalar(self.get(*keys))
 
-    @property
+    @cached_property
     def kind(self) -> str:
         return self.text("kind") or ""
 
-    @property
+    @cached_property
     def api_version(self) -> str:
         return self.text("apiVersion") or ""
 
-    @property
+    @cached_property
     def name(self) -> str:
         return self.text("metadata", "name") or ""
 
-    @property
+    @cached_property
     def namespace(self) -> str | None:
         return self.text("metadata", "namespace")
 
-    @property
+    @cached_property
     def labels(self) -> dict[str, str]:
         return labels_of(self.get("metadata", "labels"))
 
     # workloads -------------------------------------------------------------------------
 
-    @property
+    @cached_property
     def pod_spec(self) -> MappingNode | None:
         keys = POD_SPEC_PATH.get(self.kind)
         node = path(self.node, *keys) if keys else None
         return node if isinstance(node, MappingNode) else None
 
-    @property
+    @cached_property
     def pod_labels(self) -> dict[str, str]:
         """The labels of the pods it runs (a Pod's own, a template's metadata labels)."""
         if self.kind == "Pod":
@@ -96,7 +97,7 @@ class Obj:
         keys = POD_SPEC_PATH.get(self.kind)
         return labels_of(path(self.node, *keys[:-1], "metadata", "labels")) if keys else {}
 
-    @property
+    @cached_property
     def selector(self) -> dict[str, str]:
         """What it selects: a Service's ``spec.selector``, a workload's/PDB's ``matchLabels``."""
         node = self.get("spec", "selector")
@@ -104,7 +105,7 @@ class Obj:
             return labels_of(node)
         return labels_of(ye.value(node, "matchLabels"))
 
-    @property
+    @cached_property
     def replicas(self) -> int | None:
         """Declared replicas (1 when a replicated workload omits it); None for other kinds."""
         if self.kind not in REPLICATED:
@@ -123,7 +124,7 @@ class Obj:
                 found += [Container(self, n, key == "initContainers") for n in items.value if isinstance(n, MappingNode)]
         return found
 
-    @property
+    @cached_property
     def ref(self) -> tuple[str, str | None, str]:
         return self.kind, self.namespace, self.name
 
@@ -172,7 +173,16 @@ class Index:
 
     objects: list[Obj] = field(default_factory=list)
 
+    @cached_property
+    def _by_kind(self) -> dict[str, list[Obj]]:
+        by_kind: dict[str, list[Obj]] = {}
+        for o in self.objects:
+            by_kind.setdefault(o.kind, []).append(o)
+        return by_kind
+
     def of_kind(self, *kinds: str) -> list[Obj]:
+        if len(kinds) == 1:
+            return list(self._by_kind.get(kinds[0], ()))
         return [o for o in self.objects if o.kind in kinds]
 
     def same_namespace(self, a: Obj, b: Obj) -> bool:
@@ -200,21 +210,32 @@ class Index:
 
 def index(workspace: Workspace, current: YamlDocument) -> Index:
     """Every manifest object of the workspace, with ``current`` (the document being fixed, as it
-    is now) in place of its file on disk. The rest is read once per worker and re-read when a
-    staged side file changes."""
-    key = tuple(sorted(workspace.staged.items()))
-    cached = getattr(workspace, "_k8s_objects", None)
-    if not cached or cached[0] != key:
-        by_path: dict[str, list[Obj]] = {}
-        for entry in workspace.of_kind("k8s"):
-            doc = workspace.document(entry.path)
-            if isinstance(doc, YamlDocument):
-                by_path[entry.path] = objects(doc)
-        for new in _staged_manifests(workspace):
-            by_path[new.path] = objects(new)
-        cached = workspace._k8s_objects = (key, by_path)
-    others = [o for p, objs in cached[1].items() if p != current.path for o in objs]
-    return Index(others + objects(current))
+    is now) in place of its file on disk. Each file is parsed once per worker and again only
+    when a staged edit changes it; the index is reused while nothing changes."""
+    staged = tuple(workspace.staged.items())  # holds the texts, so identity checks stay sound
+    cached = workspace.__dict__.get("_k8s_index")
+    if cached and cached[0] is current and cached[1] == staged:
+        return cached[2]
+    parsed = workspace.__dict__.setdefault("_k8s_parsed", {})  # path → (staged text or None, objects)
+    manifests = workspace.__dict__.get("_k8s_entries")
+    if manifests is None:
+        manifests = workspace.__dict__["_k8s_entries"] = [e.path for e in workspace.of_kind("k8s")]
+    others: list[Obj] = []
+    for path in manifests:
+        if path == current.path:
+            continue
+        staged = workspace.staged.get(path)
+        hit = parsed.get(path)
+        if hit is None or hit[0] is not staged:
+            doc = workspace.document(path)
+            hit = parsed[path] = (staged, objects(doc) if isinstance(doc, YamlDocument) else [])
+        others += hit[1]
+    for new in _staged_manifests(workspace):
+        if new.path != current.path:
+            others += objects(new)
+    built = Index(others + objects(current))
+    workspace.__dict__["_k8s_index"] = (current, staged, built)
+    return built
 
 
 def _staged_manifests(workspace: Workspace) -> Iterator[YamlDocument]:

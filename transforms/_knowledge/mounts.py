@@ -254,6 +254,18 @@ def _merged(edits: list[Edit]) -> list[Edit]:
             continue
         new = edit.new
         if prev.new.endswith("\n") and new.startswith(("\r\n", "\n")):
-            new = new[2:] if new.startswith("\r\n") else new[1:]
+            new = _drop_newline(new)
         out[out.index(prev)] = Edit(prev.start, prev.end, prev.new + new)
     return out
+
+
+def after_removal(text: str, edits: list[Edit]) -> list[Edit]:
+    """``edits`` where an insertion at the end of a file without a final newline follows whole
+    lines another edit removes up to there: it needs no line break of its own."""
+    cut = {e.end for e in edits if e.start < e.end == len(text) and not e.new and text[e.start - 1:e.start] in ("", "\n")}
+    return [Edit(e.start, e.end, _drop_newline(e.new)) if e.start == e.end and e.start in cut
+            and e.new.startswith(("\r\n", "\n")) else e for e in edits]
+
+
+def _drop_newline(text: str) -> str:
+    return text[2:] if text.startswith("\r\n") else text[1:]

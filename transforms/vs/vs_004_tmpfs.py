@@ -7,6 +7,7 @@ from yaml.nodes import MappingNode, SequenceNode
 from orchfix import yamledit as ye
 from orchfix.transform import Safety, Transform
 from orchfix.transforms._knowledge import compose, mounts
+from orchfix.transforms._knowledge import compose_view as cv
 from orchfix.transforms._knowledge.compose import ComposeFile, Service, Volume
 
 #: settings of a top-level volume that make it more than a place on disk (a tmpfs already, external…)
@@ -30,10 +31,10 @@ class TmpfsForTemp(Transform):
         In a file that may be deployed as a swarm stack (named so, or with ``deploy`` sections),
         which ignores the service-level ``tmpfs``, the volume becomes a long-syntax
         ``type: tmpfs`` volume in place (size in bytes) and read-only paths are added so too.
-        Reported without a fix: services defined through an anchor other services share, services
-        that ``extends`` another (tmpfs lists merge with the base's), tmpfs lists that come from a
-        merge key. Left alone: named volumes shared with other mounts or services, volumes of a
-        service others read through ``volumes_from``.
+        Reported without a fix: services (or volume lists) defined through an anchor other
+        services share, services that ``extends`` another (tmpfs lists merge with the base's),
+        tmpfs lists that come from a merge key. Left alone: named volumes shared with other
+        mounts or services, volumes of a service others read through ``volumes_from``.
 
     Why it matters:
         Temporary files in a volume outlive the container, pile up on the host's disk and are
@@ -115,6 +116,8 @@ class TmpfsForTemp(Transform):
                 index, volume = None, None
                 message = f"{service.name} has a read-only root filesystem and no writable {', '.join(needs)}: mount tmpfs there"
             reason = mounts.not_editable(service)
+            if volume is not None and cv.shared(service, ye.value(service.node, "volumes")):
+                reason = "its volumes list is an anchor other services share: an edit here changes them too"
             if reason:
                 yield self.finding(doc, line, message, reason=reason)
                 continue
@@ -127,7 +130,7 @@ class TmpfsForTemp(Transform):
                 yield self.finding(doc, line, message, reason=edits)
                 continue
             if volume is not None:
-                edits = [*edits, *_removal(doc, model, service, index, volume, size if swarm else False)]
+                edits = mounts.after_removal(doc.text, [*edits, *_removal(doc, model, service, index, volume, size if swarm else False)])
             yield self.finding(doc, line, message, edits)
 
     def _temp_volumes(self, model: ComposeFile, files: list[ComposeFile], service: Service, info) -> list[tuple[int, Volume]]:
