@@ -10,6 +10,8 @@ from orchfix import __version__, api, config, engine, report
 from orchfix.registry import RegistryError, all_transforms
 
 EXIT_CLEAN, EXIT_CHANGES, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+#: the transforms --resolve-digests turns digest pinning on for
+DIGEST_PINNERS = ("io-001", "cm-001")
 
 EPILOG = """\b
 Exit codes:
@@ -102,7 +104,7 @@ def _summary(result: engine.RunResult, applied: bool, unsafe: bool) -> str:
 @click.option("--unsafe", is_flag=True, help="Also apply fixes that change how things run (users, images, ports…).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="Configuration file (default: .orchfix.toml or [tool.orchfix] in pyproject.toml, found upward).")
 @click.option("--format", "fmt", type=click.Choice(["diff", "text", "json", "sarif"]), default="diff", show_default=True, help="Output: unified diff, one line per finding, JSON, or SARIF 2.1.0.")
-@click.option("--resolve-digests", is_flag=True, help="Pin images by digest too, asking their registry (needs network; same as [transforms.io-001] resolve_digests).")
+@click.option("--resolve-digests", is_flag=True, help="Pin images by digest too, asking their registry (needs network; same as resolve_digests of io-001 and cm-001).")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, help="Worker processes (default: one per core).")
 @click.option("--list", "list_", is_flag=True, help="List the transforms (id, category, safety, title) and exit.")
 @click.option("--explain", metavar="ID", help="Show a transform's documentation with its before/after example and exit.")
@@ -123,7 +125,7 @@ def cli(paths, mode, select, ignore, unsafe, config_file, fmt, resolve_digests, 
     paths = list(paths) or ["."]
     try:
         settings = api.settings_for(paths, config_file)
-        options = {"io-001": {"resolve_digests": True}} if resolve_digests else None
+        options = {tid: {"resolve_digests": True} for tid in DIGEST_PINNERS} if resolve_digests else None
         job = api.plan(paths, select=_words(select), ignore=_words(ignore), unsafe=unsafe, settings=settings, options=options)
     except (config.ConfigError, ValueError, FileNotFoundError, RegistryError) as exc:
         raise click.UsageError(str(exc)) from None

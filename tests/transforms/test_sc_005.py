@@ -7,9 +7,9 @@ import yaml
 from orchfix.transform import Safety
 from tests.corpus import needs_corpus
 from tests.helpers import k8s_errors, run
-from tests.transforms.compose_cases import fixed, reasons, unchanged
+from tests.transforms.compose_cases import fixed, unchanged
 from tests.transforms.crossfile import project
-from tests.transforms.yaml_corpus import added_only, changed_lines, check_corpus, k8s_fixed
+from tests.transforms.yaml_corpus import added_only, check_corpus, k8s_fixed
 
 ID = "sc-005"
 HARDENED = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": True}
@@ -332,6 +332,13 @@ def test_compose_override_file_is_not_fixed_twice(tmp_path, monkeypatch):
     workspace = project(tmp_path, monkeypatch, {"compose.yaml": base, "compose.override.yaml": override})
     assert run(ID, override, kind="compose", path="compose.override.yaml", workspace=workspace).text == override
     assert "cap_drop" in run(ID, base, kind="compose", path="compose.yaml", workspace=workspace).text
+
+
+def test_swarm_stacks_get_the_drop_only():
+    before = "services:\n  app:\n    image: acme/app:1\n    deploy:\n      placement:\n        constraints: [node.role == worker]\n"
+    outcome = run(ID, before, kind="compose")
+    assert outcome.text == before + "    cap_drop:\n      - ALL\n"
+    assert "docker stack deploy ignores security_opt" in outcome.remaining[0].reason
 
 
 def test_compose_crlf_flush_sequences():

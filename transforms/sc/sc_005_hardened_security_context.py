@@ -45,7 +45,8 @@ class HardenedSecurityContext(Transform):
         container (an image that runs as root, or as a user *name* it cannot check), so the key
         is reported with what to set. Skipped with a reason, from the image table: dropping
         ``ALL`` on images that start as root and switch to their own user (postgres, mysql,
-        redis, mongo, rabbitmq, nginx …) unless a non-root ``runAsUser`` is set, and
+        redis, mongo, rabbitmq, nginx …) or that listen on a port below 1024 (a server that
+        starts as root for it and switches user), unless a non-root ``runAsUser`` is set, and
         ``readOnlyRootFilesystem`` on images that write outside their volumes (nginx's
         ``/var/cache/nginx``, a database's data directory without a volume mount, official
         images not known to run read-only). Windows pods, kustomize patches and ephemeral
@@ -55,8 +56,9 @@ class HardenedSecurityContext(Transform):
         option to an existing ``security_opt``; ``cap_add`` stays and re-adds what it names).
         ``privileged`` services, services that ``extends`` another (the base's fix carries
         over) and services defined in another file of the project are left alone; the drop is
-        reported for images that start as root and switch user, unless ``user`` is set to a
-        non-root user.
+        reported for images that start as root and switch user (and for services listening
+        below port 1024), unless ``user`` is set to a non-root user. In swarm stack files only
+        ``cap_drop`` is written: ``docker stack deploy`` ignores ``security_opt``.
 
     Why it matters:
         A container that keeps the default capabilities, may gain privileges through setuid
@@ -263,6 +265,11 @@ class HardenedSecurityContext(Transform):
         want_drop = "ALL" not in drops
         want_nnp = not nnp
         skipped: list[str] = []
+        if want_nnp and compose.swarm(service.file):
+            # docker stack deploy drops it ("Ignoring unsupported options: security_opt")
+            skipped.append("security_opt: docker stack deploy ignores security_opt, so no-new-privileges cannot be set "
+                           "for swarm services")
+            want_nnp = False
         user = view.text("user")
         if want_drop and (not user or _ROOT_USER.match(compose.interpolate(user, view.env_defaults))):
             # a build's image is whatever its Dockerfile makes: only the ports tell
