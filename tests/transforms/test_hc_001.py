@@ -19,11 +19,11 @@ def hc(command: str) -> str:
 
 
 def wget(port: int, path: str = "/health") -> str:
-    return hc(f"wget -qO- http://127.0.0.1:{port}{path} || exit 1")
+    return hc(f'["wget", "-qO", "/dev/null", "http://127.0.0.1:{port}{path}"]')
 
 
 def curl(port: int, path: str = "/health") -> str:
-    return hc(f"curl -fsS http://127.0.0.1:{port}{path} || exit 1")
+    return hc(f'["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:{port}{path}"]')
 
 
 def probe_of(text: str) -> list[str] | str:
@@ -140,7 +140,7 @@ def test_crlf_lowercase_and_escape_character():
     after = fix(ID, before)
     assert after == ("# escape=`\r\nfrom alpine\r\nexpose 8080\r\n"
                      "healthcheck --interval=30s --timeout=5s --start-period=10s --retries=3 `\r\n"
-                     "    cmd wget -qO- http://127.0.0.1:8080/health || exit 1\r\n"
+                     '    cmd ["wget", "-qO", "/dev/null", "http://127.0.0.1:8080/health"]\r\n'
                      "cmd [\"/app\"]\r\n")
     assert hadolint_parses(after)
 
@@ -149,7 +149,7 @@ def test_options():
     options = {"path": "/healthz", "interval": "10s", "timeout": "2s", "start_period": "1m", "retries": 5}
     after = fix(ID, "FROM alpine\nEXPOSE 8080\nCMD [\"/app\"]\n", options=options)
     assert ("HEALTHCHECK --interval=10s --timeout=2s --start-period=1m --retries=5 \\\n"
-            "    CMD wget -qO- http://127.0.0.1:8080/healthz || exit 1\n") in after
+            '    CMD ["wget", "-qO", "/dev/null", "http://127.0.0.1:8080/healthz"]\n') in after
 
 
 def test_message_names_port_and_other_ports():

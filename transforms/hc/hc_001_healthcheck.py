@@ -270,16 +270,19 @@ class HealthCheck(Transform):
         url = f"http://127.0.0.1:{port}{path if path.startswith('/') else '/' + path}"
         installed = _installed(doc, chain_ins)
         slim = "slim" in tag
+        # exec form, as hadolint's DL3025 asks of every CMD: any non-zero exit marks the container unhealthy
+        wget = json.dumps(["wget", "-qO", "/dev/null", url])
+        curl = json.dumps(["curl", "-fsS", "-o", "/dev/null", url])
         if kind in ("alpine", "busybox"):
-            return f"wget -qO- {url} || exit 1"
+            return wget
         if "curl" in installed:
-            return f"curl -fsS {url} || exit 1"
+            return curl
         if "wget" in installed:
-            return f"wget -qO- {url} || exit 1"
+            return wget
         if info is not None and not slim and "curl" in info.tools:
-            return f"curl -fsS {url} || exit 1"
+            return curl
         if info is not None and not slim and "wget" in info.tools:
-            return f"wget -qO- {url} || exit 1"
+            return wget
         runtime = info.runtime if info is not None else None
         if runtime == "node":
             script = (f"require('http').get('{url}', function (r) {{ process.exit(r.statusCode >= 200 && r.statusCode < 400 ? 0 : 1); }})"
