@@ -66,14 +66,16 @@ def _pick(findings: list[Finding], unsafe_ok) -> list[Finding]:
     return picked
 
 
-def _run_one(transform: Transform, doc: Document, unsafe_ok) -> tuple[Document, list[Finding]]:
-    """Apply one transform to its own fixpoint; raise GateError when it cannot."""
+def _run_one(transform: Transform, doc: Document, unsafe_ok) -> tuple[Document, list[Finding], list[Finding]]:
+    """Apply one transform to its own fixpoint; raise GateError when it cannot. Returns the
+    final document, the findings applied, and the findings left in the final document."""
     workspace = transform.ctx.workspace
     applied: list[Finding] = []
     for _ in range(MAX_PASSES):
-        picked = _pick(_findings(transform, doc), unsafe_ok)
+        findings = _findings(transform, doc)
+        picked = _pick(findings, unsafe_ok)
         if not picked:
-            return doc, applied
+            return doc, applied, findings
         new_text = apply_edits(doc.text, [e for f in picked for e in f.fix.edits])
         side: dict[str, list[Edit]] = {}
         for change in (c for f in picked for c in f.fix.side):
@@ -97,20 +99,29 @@ def fix_document(doc: Document, transforms: list[Transform], unsafe_ok: set[str]
     """Run ``transforms`` over ``doc`` to a fixpoint; report what applied and what is left."""
     outcome = FileOutcome(doc.path, doc.kind, doc.text, doc.text, doc.encoding)
     broken: set[str] = set()
+    # what each transform found last, in which document, with which staged files: when the final
+    # document and the staged files are still those, the findings left are these (checks are
+    # functions of the document and the workspace's texts)
+    left: dict[str, tuple[Document, object, list[Finding]]] = {}
     for _ in range(MAX_PASSES):
         changed = False
         for transform in transforms:
             if transform.id in broken or not transform.applies_to(doc.kind, doc.text):
                 continue
-            staged = dict(transform.ctx.workspace.staged)
+            workspace = transform.ctx.workspace
+            staged = workspace.staged
+            staged.checkpoint()  # what it stages is undone when it fails
             try:
-                new_doc, applied = _run_one(transform, doc, unsafe_ok)
+                new_doc, applied, found = _run_one(transform, doc, unsafe_ok)
             except Exception as exc:  # a gate or a transform bug: skip it here, the run goes on
                 detail = str(exc) if isinstance(exc, GateError) else f"{transform.id} failed: {type(exc).__name__}: {exc}"
                 outcome.errors.append(detail)
-                transform.ctx.workspace.staged = staged
+                workspace.staged = staged.restored()
                 broken.add(transform.id)
                 continue
+            finally:
+                staged.release()
+            left[transform.id] = (new_doc, _version(transform), found)
             if applied:
                 outcome.applied.extend(applied)
                 for change in (c for f in applied for c in f.fix.side):
@@ -124,5 +135,15 @@ def fix_document(doc: Document, transforms: list[Transform], unsafe_ok: set[str]
     outcome.text = doc.text
     for transform in transforms:
         if transform.id not in broken and transform.applies_to(doc.kind, doc.text):
-            outcome.remaining.extend(_findings(transform, doc))
+            last = left.get(transform.id)
+            if last is not None and last[0] is doc and last[1] is not None and last[1] is _version(transform):
+                outcome.remaining.extend(last[2])
+            else:
+                outcome.remaining.extend(_findings(transform, doc))
     return outcome
+
+
+def _version(transform: Transform) -> object | None:
+    """The state of the staged files the transform sees (None: unknown, nothing is reused)."""
+    workspace = transform.ctx.workspace
+    return getattr(workspace.staged, "version", None) if workspace is not None else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
+from functools import lru_cache
 
 _OPERATORS = ("&&", "||", ";;", ";", "|", "&", "\n")
 _REDIRECT = re.compile(r"(?<![\w$])\d*(?:>>?|<<?|>&|<&|&>)")
@@ -76,6 +77,12 @@ def _skip_quoted(text: str, i: int) -> int:
 
 def split(text: str) -> list[Segment]:
     """The top-level commands of ``text`` with the operator after each."""
+    return list(_split(text))
+
+
+@lru_cache(maxsize=8192)
+def _split(text: str) -> tuple[Segment, ...]:
+    """:func:`split`, once per text (transforms ask about the same RUN again and again)."""
     segments: list[Segment] = []
     start = i = 0
     while i < len(text):
@@ -98,7 +105,7 @@ def split(text: str) -> list[Segment]:
             continue
         i += 1
     segments.append(Segment(text[start:], start, len(text), None))
-    return [s for s in segments if s.text.strip() or s.op]
+    return tuple(s for s in segments if s.text.strip() or s.op)
 
 
 def _is_redirect_amp(text: str, i: int) -> bool:
@@ -156,7 +163,12 @@ def features(text: str) -> set[str]:
 
 def words(text: str) -> list[str]:
     """The words of a plain command, with quotes removed (POSIX rules)."""
-    return shlex.split(text, posix=True)
+    return list(_words(text))
+
+
+@lru_cache(maxsize=8192)
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(shlex.split(text, posix=True))
 
 
 def option_value(words: list[str], names: tuple[str, ...]) -> str | None:

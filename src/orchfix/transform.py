@@ -104,7 +104,17 @@ class Transform:
         self.opts = ctx.options
 
     def applies_to(self, kind: str, text: str) -> bool:
-        return kind in self.kinds and (self.precheck is None or self.precheck.search(text) is not None)
+        if kind not in self.kinds:
+            return False
+        if self.precheck is None:
+            return True
+        # the same text is asked about again and again (each pass of the fixer, the final check)
+        memo = self.__dict__.get("_precheck_memo")
+        if memo is not None and memo[0] is text and memo[1] is self.precheck:
+            return memo[2]
+        found = _prechecked(self.precheck, text)
+        self.__dict__["_precheck_memo"] = (text, self.precheck, found)
+        return found
 
     def check(self, doc: "Document") -> Iterable[Finding]:
         raise NotImplementedError
@@ -127,6 +137,85 @@ class Transform:
         for head, body in zip(parts[1::2], parts[2::2]):
             sections[head] = textwrap.dedent(body).strip("\n") + "\n" if head in ("Before", "After") else body.strip()
         return sections
+
+
+def _prechecked(precheck: re.Pattern[str], text: str) -> bool:
+    """``precheck.search(text) is not None``, skipping the search when the text lacks every
+    literal a match must contain (a plain substring test is far faster than a regex that cannot
+    use its literal prefix, as after a leading ``\b``)."""
+    literals = _required_literals(precheck)
+    if literals is not None and not any(literal in text for literal in literals):
+        return False
+    return precheck.search(text) is not None
+
+
+_REQUIRED: dict[re.Pattern[str], frozenset[str] | None] = {}
+
+
+def _required_literals(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """Strings one of which every match of ``pattern`` contains; None when that cannot be told."""
+    if pattern not in _REQUIRED:
+        try:
+            _REQUIRED[pattern] = _literals_of(pattern)
+        except Exception:  # an internal of the re module that changed: no shortcut, same results
+            _REQUIRED[pattern] = None
+    return _REQUIRED[pattern]
+
+
+def _literals_of(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    try:
+        from re import _constants as sre, _parser as parser  # Python 3.11+
+    except ImportError:  # pragma: no cover - Python 3.10
+        import sre_constants as sre
+        import sre_parse as parser
+    if not isinstance(pattern.pattern, str) or pattern.flags & re.IGNORECASE:
+        return None
+    parsed = parser.parse(pattern.pattern, pattern.flags)
+    if parsed.state.flags & re.IGNORECASE:
+        return None
+    repeats = {sre.MAX_REPEAT, sre.MIN_REPEAT} | ({sre.POSSESSIVE_REPEAT} if hasattr(sre, "POSSESSIVE_REPEAT") else set())
+
+    class CaseInsensitive(Exception):
+        pass
+
+    def sequence(items) -> frozenset[str] | None:
+        """The best required set of a sequence: a run of literals, or what a group, branch or
+        repeat inside it requires (the most selective: longest shortest string)."""
+        options: list[frozenset[str]] = []
+        run: list[str] = []
+        for op, arg in items:
+            if op is sre.LITERAL:
+                run.append(chr(arg))
+                continue
+            if run:
+                options.append(frozenset(["".join(run)]))
+                run = []
+            found = None
+            if op is sre.SUBPATTERN:
+                if arg[1] & re.IGNORECASE:
+                    raise CaseInsensitive
+                found = sequence(arg[3])
+            elif op is sre.BRANCH:
+                alternatives = [sequence(alt) for alt in arg[1]]
+                if all(a is not None for a in alternatives):
+                    found = frozenset().union(*alternatives)
+            elif op in repeats:
+                if arg[0] >= 1:
+                    found = sequence(arg[2])
+            elif getattr(sre, "ATOMIC_GROUP", None) is op:
+                found = sequence(arg)
+            if found:
+                options.append(found)
+        if run:
+            options.append(frozenset(["".join(run)]))
+        options = [o for o in options if o and all(o)]
+        return max(options, key=lambda o: (min(map(len, o)), -len(o))) if options else None
+
+    try:
+        found = sequence(parsed)
+    except CaseInsensitive:
+        return None
+    return found if found and min(map(len, found)) >= 2 else None
 
 
 def is_transform(obj: object) -> bool:

@@ -64,13 +64,103 @@ def display(path: Path) -> str:
         return path.as_posix()
 
 
+class Staged(dict):
+    """Staged texts by path. ``version`` is a new object after every change, so a cache that holds
+    the version it was built at can tell by identity that nothing was staged since (an object the
+    cache holds cannot be freed and reused, unlike an ``id()``).
+
+    :meth:`checkpoint` and :meth:`restored` undo what a step staged (a transform that fails):
+    the texts are copied on the first change after the checkpoint, not at every checkpoint."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.version = object()
+        self._saved: dict | None = None
+        self._watching = False
+
+    def __reduce__(self):  # a copy in another process gets a version of its own
+        return Staged, (dict(self),)
+
+    def checkpoint(self) -> None:
+        """Remember the current texts (lazily) until :meth:`release` or :meth:`restored`."""
+        self._watching, self._saved = True, None
+
+    def release(self) -> None:
+        self._watching, self._saved = False, None
+
+    def restored(self) -> "Staged":
+        """The staged texts as they were at the checkpoint (this object when nothing changed)."""
+        saved, changed = self._saved, self._watching and self._saved is not None
+        self.release()
+        return Staged(saved) if changed else self
+
+    def _changing(self) -> None:
+        if self._watching and self._saved is None:
+            self._saved = dict(self)
+
+    def __setitem__(self, key, value):
+        self._changing()
+        super().__setitem__(key, value)
+        self.version = object()
+
+    def __delitem__(self, key):
+        self._changing()
+        super().__delitem__(key)
+        self.version = object()
+
+    def __ior__(self, other):
+        self._changing()
+        result = super().__ior__(other)
+        self.version = object()
+        return result
+
+    def update(self, *args, **kwargs):
+        self._changing()
+        super().update(*args, **kwargs)
+        self.version = object()
+
+    def setdefault(self, key, default=None):
+        self._changing()
+        result = super().setdefault(key, default)
+        self.version = object()
+        return result
+
+    def pop(self, *args):
+        self._changing()
+        result = super().pop(*args)
+        self.version = object()
+        return result
+
+    def popitem(self):
+        self._changing()
+        result = super().popitem()
+        self.version = object()
+        return result
+
+    def clear(self):
+        self._changing()
+        super().clear()
+        self.version = object()
+
+
 @dataclass
 class Workspace:
-    """Files by path with their kinds, plus staged edits to files (for cross-file fixes)."""
+    """Files by path with their kinds, plus staged edits to files (for cross-file fixes).
+
+    Derived data (parsed documents, tables built from many files) is cached in the instance's
+    ``__dict__``, keyed by the texts it was built from: ``staged`` is always a :class:`Staged`
+    (a plain dict assigned to it is copied into one), whose ``version`` says whether anything
+    was staged since.
+    """
 
     files: dict[str, FileEntry] = field(default_factory=dict)
     notes: list[tuple[str, str]] = field(default_factory=list)
-    staged: dict[str, str] = field(default_factory=dict)
+    staged: dict[str, str] = field(default_factory=Staged)
+
+    def __setattr__(self, name, value):
+        if name == "staged" and not isinstance(value, Staged):
+            value = Staged(value)
+        object.__setattr__(self, name, value)
 
     @classmethod
     def scan(cls, paths: list[str], exclude: list[str] | None = None, exclude_base: Path | None = None) -> "Workspace":
@@ -149,15 +239,37 @@ class Workspace:
         return Path(path or ".").is_dir()
 
     def document(self, path: str) -> Document | None:
-        """``path`` parsed as its kind (staged edits included); None when missing or unparsable."""
+        """``path`` parsed as its kind (staged edits included); None when missing or unparsable.
+
+        Parsed once per text: the same document is returned while the text stays the same, so
+        callers must not change it.
+        """
         text = self.read(path)
         entry = self.files.get(path)
         if text is None:
             return None
         try:
-            return documents.load(path, entry.kind if entry else "text", text)
+            return self.parse(path, entry.kind if entry else "text", text)
         except documents.ParseError:
             return None
+
+    def parse(self, path: str, kind: str, text: str) -> Document:
+        """``documents.load(path, kind, text)``, once per path, kind and text: the same document
+        (or the same :class:`~orchfix.documents.ParseError`) while they stay the same, so
+        callers must not change it."""
+        cache = self.__dict__.get("_documents")
+        if cache is None:
+            cache = self.__dict__["_documents"] = {}
+        hit = cache.get((path, kind))
+        if hit is None or not (hit[0] is text or hit[0] == text):
+            try:
+                hit = (text, documents.load(path, kind, text), None)
+            except documents.ParseError as exc:
+                hit = (text, None, exc)
+            cache[(path, kind)] = hit
+        if hit[2] is not None:
+            raise hit[2].with_traceback(None)
+        return hit[1]
 
     def read(self, path: str) -> str | None:
         """The text of ``path`` as the run sees it (staged edits included), or None."""

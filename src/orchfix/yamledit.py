@@ -12,6 +12,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterator
 
 import yaml
@@ -138,11 +139,17 @@ def render_scalar(data: Any) -> str:
     if isinstance(data, (int, float)):
         return repr(data)
     text = str(data)
-    if "\n" not in text and not _PLAIN_UNSAFE.search(text) and yaml.safe_load(text) == text:
+    if "\n" not in text and not _PLAIN_UNSAFE.search(text) and _loads_as_itself(text):
         return text
     if "'" not in text and "\n" not in text and text.isprintable():
         return f"'{text}'"
     return json.dumps(text, ensure_ascii=False)
+
+
+@lru_cache(maxsize=16384)
+def _loads_as_itself(text: str) -> bool:
+    """Whether plain ``text`` loads back as the same string (not a number, a boolean, null…)."""
+    return yaml.safe_load(text) == text
 
 
 def render_flow(data: Any) -> str:

@@ -272,16 +272,26 @@ def project(workspace: Workspace, doc: YamlDocument) -> list[ComposeFile]:
     files = [own] if own else []
     if posixpath.basename(doc.path) not in DEFAULT_NAMES:
         return files
-    folder = posixpath.dirname(doc.path)
-    for entry in workspace.of_kind("compose"):
-        if entry.path == doc.path or posixpath.dirname(entry.path) != folder:
+    for path in _default_files(workspace).get(posixpath.dirname(doc.path), ()):
+        if path == doc.path:
             continue
-        if posixpath.basename(entry.path) in DEFAULT_NAMES:
-            other = workspace.document(entry.path)
-            loaded = load(other) if isinstance(other, YamlDocument) else None
-            if loaded:
-                files.append(loaded)
+        other = workspace.document(path)
+        loaded = load(other) if isinstance(other, YamlDocument) else None
+        if loaded:
+            files.append(loaded)
     return files
+
+
+def _default_files(workspace: Workspace) -> dict[str, list[str]]:
+    """Folder → its default-named compose files, in workspace order (grouped once per file set)."""
+    cached = workspace.__dict__.get("_compose_defaults")
+    if cached is None or cached[0] is not workspace.files or cached[1] != len(workspace.files):
+        by_folder: dict[str, list[str]] = {}
+        for entry in workspace.of_kind("compose"):
+            if posixpath.basename(entry.path) in DEFAULT_NAMES:
+                by_folder.setdefault(posixpath.dirname(entry.path), []).append(entry.path)
+        cached = workspace.__dict__["_compose_defaults"] = (workspace.files, len(workspace.files), by_folder)
+    return cached[2]
 
 
 def dependents(files: list[ComposeFile], name: str) -> list[str]:

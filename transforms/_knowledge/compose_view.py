@@ -243,7 +243,7 @@ def _load_file(workspace: Workspace | None, path: str) -> compose.ComposeFile | 
     if text is None:
         return None
     try:
-        doc = documents.load(path, "compose", text)
+        doc = workspace.parse(path, "compose", text)
     except documents.ParseError:
         return None
     return compose.load(doc) if isinstance(doc, YamlDocument) else None
@@ -353,7 +353,10 @@ def dockerfile(workspace: Workspace | None, build: Build) -> tuple[DockerfileDoc
     if text is None:
         return None
     try:
-        doc = documents.load(build.dockerfile or "Dockerfile", "dockerfile", text)
+        if workspace is not None:
+            doc = workspace.parse(build.dockerfile or "Dockerfile", "dockerfile", text)
+        else:
+            doc = documents.load(build.dockerfile or "Dockerfile", "dockerfile", text)
     except documents.ParseError:
         return None
     if not isinstance(doc, DockerfileDocument) or not doc.stages:

@@ -87,12 +87,16 @@ def _compose_builds(workspace: Workspace) -> dict[str, list[str]]:
 
 def _builds(workspace: Workspace) -> dict[str, list[str]]:
     """The compose build table, computed once per workspace (again when a compose file is staged)."""
-    key = tuple(sorted((p, hash(t)) for p, t in workspace.staged.items() if p in {e.path for e in workspace.of_kind("compose")}))
+    version = workspace.staged.version  # a new object whenever something is staged
     cached = getattr(workspace, _CACHE_ATTR, None)
-    if cached is None or cached[0] != key:
-        cached = (key, _compose_builds(workspace))
-        setattr(workspace, _CACHE_ATTR, cached)
-    return cached[1]
+    if cached is not None and cached[0] is version:
+        return cached[2]
+    # something was staged: the table changes only with the compose files' texts (held, not hashed)
+    staged = workspace.staged
+    key = tuple((e.path, staged[e.path]) for e in workspace.of_kind("compose") if e.path in staged)
+    table = cached[2] if cached is not None and cached[1] == key else _compose_builds(workspace)
+    setattr(workspace, _CACHE_ATTR, (version, key, table))
+    return table
 
 
 def build_contexts(workspace: Workspace | None, dockerfile_path: str) -> list[str]:

@@ -355,12 +355,16 @@ def _cache(workspace: Workspace) -> dict:
     return cache
 
 
-def _contexts(workspace: Workspace) -> dict[str, str]:
-    """Dockerfile path → its build context, for every Dockerfile of the workspace (computed once)."""
-    paths = tuple(sorted(e.path for e in workspace.of_kind("dockerfile")))
+def _sorted_contexts(workspace: Workspace) -> list[tuple[str, str]]:
+    """(Dockerfile path, build context) for every Dockerfile of the workspace, in path order:
+    computed once for a set of Dockerfiles."""
     cache = _cache(workspace)
-    if cache.get("contexts", (None,))[0] != paths:
-        cache["contexts"] = (paths, {p: _norm(build_context(workspace, p)) for p in paths})
+    known = cache.get("files")
+    if known is None or known[0] is not workspace.files or known[1] != len(workspace.files):
+        paths = tuple(sorted(e.path for e in workspace.of_kind("dockerfile")))
+        if cache.get("contexts", (None,))[0] != paths:
+            cache["contexts"] = (paths, sorted({p: _norm(build_context(workspace, p)) for p in paths}.items()))
+        cache["files"] = (workspace.files, len(workspace.files))
     return cache["contexts"][1]
 
 
@@ -370,7 +374,7 @@ def target(workspace: Workspace, doc: DockerfileDocument) -> Target:
     own = _norm(path) != join(context, ".dockerignore")
     docs = [doc]
     if not own:
-        for other, ctx in sorted(_contexts(workspace).items()):
+        for other, ctx in _sorted_contexts(workspace):
             # another Dockerfile of the context without its own ignore file reads the same one
             if other == doc.path or ctx != context or workspace.exists(other + ".dockerignore"):
                 continue

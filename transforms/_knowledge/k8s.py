@@ -175,6 +175,16 @@ class Index:
 
     @cached_property
     def _by_kind(self) -> dict[str, list[Obj]]:
+        split = self.__dict__.get("_split")
+        if split is not None:  # the other files' objects are grouped once (see index())
+            others, own = split
+            mine: dict[str, list[Obj]] = {}
+            for o in own:
+                mine.setdefault(o.kind, []).append(o)
+            by_kind = dict(others.by_kind)
+            for kind, objs in mine.items():
+                by_kind[kind] = by_kind.get(kind, []) + objs
+            return by_kind
         by_kind: dict[str, list[Obj]] = {}
         for o in self.objects:
             by_kind.setdefault(o.kind, []).append(o)
@@ -212,42 +222,84 @@ def index(workspace: Workspace, current: YamlDocument) -> Index:
     """Every manifest object of the workspace, with ``current`` (the document being fixed, as it
     is now) in place of its file on disk. Each file is parsed once per worker and again only
     when a staged edit changes it; the index is reused while nothing changes."""
-    staged = tuple(workspace.staged.items())  # holds the texts, so identity checks stay sound
+    version = workspace.staged.version  # a new object whenever something is staged
     cached = workspace.__dict__.get("_k8s_index")
-    if cached and cached[0] is current and cached[1] == staged:
+    if cached and cached[0] is current and cached[1] is version:
         return cached[2]
+    others = _others(workspace, current.path)
+    own = objects(current)
+    built = Index(others.objects + own)
+    built.__dict__["_split"] = (others, own)
+    workspace.__dict__["_k8s_index"] = (current, version, built)
+    return built
+
+
+class Others:
+    """The objects of every manifest but one file's, in index order, with what is derived from
+    them alone (shared by the indexes of that file's successive texts while nothing is staged)."""
+
+    def __init__(self, objects: list[Obj]):
+        self.objects = objects
+        #: derived data other modules keep here (grouped by path, by document…)
+        self.derived: dict = {}
+
+    @cached_property
+    def by_kind(self) -> dict[str, list[Obj]]:
+        by_kind: dict[str, list[Obj]] = {}
+        for o in self.objects:
+            by_kind.setdefault(o.kind, []).append(o)
+        return by_kind
+
+
+def _others(workspace: Workspace, path: str) -> Others:
+    version = workspace.staged.version
+    cached = workspace.__dict__.get("_k8s_others")
+    if cached and cached[0] == path and cached[1] is version:
+        return cached[2]
+    by_path = _manifest_objects(workspace)
+    others = Others([o for p, objs in by_path.items() if p != path for o in objs])
+    workspace.__dict__["_k8s_others"] = (path, version, others)
+    return others
+
+
+def split(index: Index) -> tuple[Others, list[Obj]] | None:
+    """(the other files' objects, the current document's) of an index :func:`index` built."""
+    return index.__dict__.get("_split")
+
+
+def _manifest_objects(workspace: Workspace) -> dict[str, list[Obj]]:
+    """Path → objects of every manifest (staged edits and new staged manifests included), in
+    the order the index lists them; rebuilt only when something was staged since."""
+    version = workspace.staged.version
+    cached = workspace.__dict__.get("_k8s_objects")
+    if cached and cached[0] is version:
+        return cached[1]
     parsed = workspace.__dict__.setdefault("_k8s_parsed", {})  # path → (staged text or None, objects)
     manifests = workspace.__dict__.get("_k8s_entries")
-    if manifests is None:
-        manifests = workspace.__dict__["_k8s_entries"] = [e.path for e in workspace.of_kind("k8s")]
-    others: list[Obj] = []
-    for path in manifests:
-        if path == current.path:
-            continue
+    if manifests is None or manifests[0] != len(workspace.files):
+        manifests = workspace.__dict__["_k8s_entries"] = (len(workspace.files), [e.path for e in workspace.of_kind("k8s")])
+    by_path: dict[str, list[Obj]] = {}
+    for path in manifests[1]:
         staged = workspace.staged.get(path)
         hit = parsed.get(path)
         if hit is None or hit[0] is not staged:
             doc = workspace.document(path)
             hit = parsed[path] = (staged, objects(doc) if isinstance(doc, YamlDocument) else [])
-        others += hit[1]
-    for new in _staged_manifests(workspace):
-        if new.path != current.path:
-            others += objects(new)
-    built = Index(others + objects(current))
-    workspace.__dict__["_k8s_index"] = (current, staged, built)
-    return built
-
-
-def _staged_manifests(workspace: Workspace) -> Iterator[YamlDocument]:
-    """Manifests a fix of this run creates (a new ``<name>-pdb.yaml``): not scanned yet, staged."""
+        by_path[path] = hit[1]
+    new = workspace.__dict__.setdefault("_k8s_new", {})  # path → (staged text, objects)
     for path, text in workspace.staged.items():
         if path in workspace.files or not path.endswith((".yaml", ".yml")):
             continue
-        try:
-            doc = YamlDocument(path, text, kind="k8s")
-        except ValueError:  # a staged file that does not parse (ParseError) holds no objects
-            continue
-        yield doc
+        hit = new.get(path)
+        if hit is None or hit[0] is not text:
+            try:
+                found = objects(YamlDocument(path, text, kind="k8s"))
+            except ValueError:  # a staged file that does not parse (ParseError) holds no objects
+                found = []
+            hit = new[path] = (text, found)
+        by_path[path] = hit[1]  # a new file: after the scanned ones
+    workspace.__dict__["_k8s_objects"] = (version, by_path)
+    return by_path
 
 
 def walk_containers(doc: YamlDocument) -> Iterator[Container]:

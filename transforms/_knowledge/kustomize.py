@@ -81,7 +81,7 @@ def listing(workspace: Workspace | None, path: str) -> list[Kustomization]:
 
 def is_patch(workspace: Workspace | None, path: str) -> bool:
     """Whether the file ``path`` is a kustomize patch (partial objects merged into others)."""
-    return workspace is not None and norm(path) in patch_files(workspace)
+    return workspace is not None and norm(path) in _patch_files(workspace)
 
 
 def kustomization_in(workspace: Workspace, folder: str) -> str | None:
@@ -93,23 +93,44 @@ def kustomization_in(workspace: Workspace, folder: str) -> str | None:
     return None
 
 
+def _per_state(workspace: Workspace, name: str, compute):
+    """``compute(workspace)``, once until something is staged (then again)."""
+    version = workspace.staged.version
+    cached = workspace.__dict__.get(name)
+    if cached is None or cached[0] is not version or cached[1] != len(workspace.files):
+        cached = workspace.__dict__[name] = (version, len(workspace.files), compute(workspace))
+    return cached[2]
+
+
 def kustomizations(workspace: Workspace) -> list[str]:
     """Every kustomization file of the tree (new ones staged by this run included)."""
+    return list(_per_state(workspace, "_kustomizations", _kustomizations))
+
+
+def _kustomizations(workspace: Workspace) -> list[str]:
     found = {p for p in workspace.files if is_kustomization(p)}
     found |= {p for p in workspace.staged if is_kustomization(p)}
     return sorted(found)
 
 
 def load(workspace: Workspace, path: str) -> dict | None:
-    """A kustomization's data, or None when it is missing or is not a mapping."""
+    """A kustomization's data, or None when it is missing or is not a mapping. Read once per
+    text (the data is shared: callers must not change it)."""
     text = workspace.read(path)
     if text is None:
         return None
+    cache = workspace.__dict__.setdefault("_kustomize_loaded", {})  # path → (text, data)
+    hit = cache.get(path)
+    if hit is not None and (hit[0] is text or hit[0] == text):
+        return hit[1]
     try:
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError:
-        return None
-    return data if isinstance(data, dict) else ({} if data is None else None)
+        data = None
+    else:
+        data = data if isinstance(data, dict) else ({} if data is None else None)
+    cache[path] = (text, data)
+    return data
 
 
 def _list(data: dict, key: str) -> list:
@@ -131,6 +152,10 @@ def builds(workspace: Workspace, kustomization: str, manifest: str) -> bool:
 
 def generated(workspace: Workspace) -> set[tuple[str, str]]:
     """(kind, name) of every ConfigMap/Secret a generator of the tree makes."""
+    return set(_per_state(workspace, "_kustomize_generated", _generated))
+
+
+def _generated(workspace: Workspace) -> set[tuple[str, str]]:
     found = set()
     for path in kustomizations(workspace):
         data = load(workspace, path) or {}
@@ -183,9 +208,9 @@ def _patch(kpath: str, folder: str, workspace: Workspace, text: str | None, file
 
 def patches(workspace: Workspace) -> list[Patch]:
     """Every patch of every kustomization of the tree."""
-    key = tuple(sorted(workspace.staged.items()))
+    key = workspace.staged.version  # a new object whenever something is staged
     cached = getattr(workspace, "_kustomize_patches", None)
-    if cached and cached[0] == key:
+    if cached and cached[0] is key:
         return cached[1]
     found: list[Patch] = []
     for kpath in kustomizations(workspace):
@@ -220,7 +245,15 @@ def patches(workspace: Workspace) -> list[Patch]:
 
 def patch_files(workspace: Workspace) -> set[str]:
     """Files the tree's kustomizations use as patches (partial objects, not manifests to fix)."""
-    return {p.path for p in patches(workspace) if p.path}
+    return set(_patch_files(workspace))
+
+
+def _patch_files(workspace: Workspace) -> frozenset[str]:
+    found = patches(workspace)
+    cached = workspace.__dict__.get("_kustomize_patch_files")
+    if cached is None or cached[0] is not found:
+        cached = workspace.__dict__["_kustomize_patch_files"] = (found, frozenset(p.path for p in found if p.path))
+    return cached[1]
 
 
 # --- edits -------------------------------------------------------------------------------------
@@ -278,9 +311,13 @@ def new_kustomization(resources: list[str], config_map_generators: list[dict] | 
 def image_tags(workspace: Workspace | None) -> dict[str, str]:
     """Image names whose tag a kustomization of the tree sets (``images:`` entries with ``newTag``
     or ``digest``) → that tag or digest: the manifests may leave those images untagged."""
-    found: dict[str, str] = {}
     if workspace is None:
-        return found
+        return {}
+    return dict(_per_state(workspace, "_kustomize_image_tags", _image_tags))
+
+
+def _image_tags(workspace: Workspace) -> dict[str, str]:
+    found: dict[str, str] = {}
     for path in kustomizations(workspace):
         for entry in _list(load(workspace, path) or {}, "images"):
             if isinstance(entry, dict) and isinstance(entry.get("name"), str):

@@ -11,6 +11,7 @@ import posixpath
 import re
 import shlex
 from dataclasses import dataclass
+from functools import lru_cache
 
 from orchfix import shell
 from orchfix.documents.dockerfile import DockerfileDocument, Instruction
@@ -207,13 +208,19 @@ def segments(text: str) -> list[shell.Segment] | None:
 
 def command_words(segment: str) -> list[str] | None:
     """The words of one command from its name on: leading keywords and assignments dropped."""
+    words = _command_words(segment)
+    return None if words is None else list(words)
+
+
+@lru_cache(maxsize=8192)
+def _command_words(segment: str) -> tuple[str, ...] | None:
     try:
         words = shlex.split(segment, posix=True)
     except ValueError:
         return None
     while words and (words[0] in _KEYWORDS or _ASSIGNMENT.match(words[0])):
         words = words[1:]
-    return words
+    return tuple(words)
 
 
 def changes_state(text: str) -> str | None:

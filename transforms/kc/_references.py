@@ -18,6 +18,7 @@ charts, manifests that do not parse, scripts, Makefiles, workflows.
 """
 from __future__ import annotations
 
+import bisect
 import posixpath
 import re
 from dataclasses import dataclass
@@ -56,7 +57,25 @@ _TEMPLATED = re.compile(r"\$\(|\$\{|\{\{|%\{")
 
 
 def word(name: str) -> re.Pattern[str]:
-    return re.compile(r"(?<![\w.-])" + re.escape(name) + r"(?![\w-])(?!\.\w)")
+    return re.compile(_word_source(name))
+
+
+def _word_source(name: str) -> str:
+    return r"(?<![\w.-])" + re.escape(name) + r"(?![\w-])(?!\.\w)"
+
+
+def _search(pattern: re.Pattern[str], text: str, name: str) -> re.Match[str] | None:
+    """``pattern.search(text)``; for :func:`word`'s pattern of ``name``, tried only where the
+    name occurs (a match starts there), which spares a scan that cannot skip ahead."""
+    if pattern.pattern != _word_source(name) or pattern.flags != re.UNICODE:
+        return pattern.search(text)
+    at = text.find(name)
+    while at >= 0:
+        match = pattern.match(text, at)
+        if match:
+            return match
+        at = text.find(name, at + 1)
+    return None
 
 
 @dataclass
@@ -159,19 +178,79 @@ def text_mentions(workspace: Workspace, name: str, pattern: re.Pattern[str], man
     """Files outside the parsed manifests (charts, scripts, unparsable manifests, kustomizations
     that are no manifests) whose text names the object."""
     found = []
-    for entry in workspace.files.values():
+    for entry, text in _containing(workspace, name):
         if entry.path in manifests:
             continue
-        if not (entry.kind in _TEXT_KINDS or entry.kind == "k8s" or kustomize.is_kustomization(entry.path)):
-            continue
-        text = _text(workspace, entry.path)
-        if text and name in text:
-            match = pattern.search(text)
-            if match:
-                line = text.count("\n", 0, match.start()) + 1
-                what = "a Helm chart" if entry.kind == "helm" else "a manifest that does not parse" if entry.kind == "k8s" else f"a {entry.kind} file"
-                found.append(f"{what}: {entry.path}:{line}")
+        match = _search(pattern, text, name)
+        if match:
+            line = text.count("\n", 0, match.start()) + 1
+            what = "a Helm chart" if entry.kind == "helm" else "a manifest that does not parse" if entry.kind == "k8s" else f"a {entry.kind} file"
+            found.append(f"{what}: {entry.path}:{line}")
     return found
+
+
+def _containing(workspace: Workspace, name: str) -> Iterator[tuple]:
+    """(entry, text) of the searched files whose text contains ``name``, in workspace order."""
+    for chunk in _searchable(workspace):
+        if name not in chunk.known:  # one search per name and state of the chunk's files
+            holding = []
+            at = chunk.joined.find(name)
+            while at >= 0:
+                i = bisect.bisect_right(chunk.starts, at) - 1  # the file holding the hit (a hit never spans a NUL)
+                if chunk.texts[i]:
+                    holding.append(i)
+                at = chunk.joined.find(name, chunk.starts[i + 1]) if i + 1 < len(chunk.starts) else -1
+            chunk.known[name] = holding
+        for i in chunk.known[name]:
+            yield chunk.entries[i], chunk.texts[i]
+
+
+#: files per chunk of the joined texts (a staged file makes only its chunk be joined and searched again)
+_CHUNK = 64
+
+
+@dataclass
+class _Chunk:
+    entries: list
+    #: the staged texts of the entries when it was joined (held: compared by value)
+    key: tuple
+    texts: list[str]
+    joined: str
+    starts: list[int]
+    #: name → indexes of the texts that contain it
+    known: dict[str, list[int]]
+
+
+def _searchable(workspace: Workspace) -> list[_Chunk]:
+    """The files :func:`text_mentions` searches, in chunks whose texts are joined by NULs (one
+    substring search finds every file of a chunk naming an object); a chunk is joined again
+    when one of its files is staged."""
+    cached = workspace.__dict__.get("_kc_searchable")
+    version = workspace.staged.version
+    if cached is not None and cached[0] is version:
+        return cached[1]
+    if cached is not None and cached[2] is workspace.files and cached[3] == len(workspace.files):
+        entries, chunks = cached[4], cached[1]
+    else:
+        entries = [e for e in workspace.files.values()
+                   if e.kind in _TEXT_KINDS or e.kind == "k8s" or kustomize.is_kustomization(e.path)]
+        chunks = []
+    staged = workspace.staged
+    fresh = []
+    for n, at in enumerate(range(0, len(entries), _CHUNK)):
+        part = entries[at:at + _CHUNK]
+        key = tuple(staged.get(e.path) for e in part)
+        if n < len(chunks) and chunks[n].key == key:
+            fresh.append(chunks[n])
+            continue
+        texts = [_text(workspace, e.path) or "" for e in part]
+        starts, offset = [], 0
+        for text in texts:
+            starts.append(offset)
+            offset += len(text) + 1
+        fresh.append(_Chunk(part, key, texts, "\0".join(texts), starts, {}))
+    workspace.__dict__["_kc_searchable"] = (version, fresh, workspace.files, len(workspace.files), entries)
+    return fresh
 
 
 def _text(workspace: Workspace, path: str) -> str | None:

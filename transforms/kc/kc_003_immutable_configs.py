@@ -225,10 +225,7 @@ class ImmutableConfigs(Transform):
         # other definitions of the same object: references belong to the nearest one
         twins = [o for o in index.of_kind(kind) if o.name == name and o.node is not obj.node
                  and (o.namespace or "") == (obj.namespace or "")]
-        by_doc: dict[int, list[k8s.Obj]] = defaultdict(list)
-        for o in index.objects:
-            by_doc[id(o.doc)].append(o)
-        for objs in by_doc.values():
+        for objs in _by_doc(index):
             if name not in objs[0].doc.text:
                 continue
             for o in objs:
@@ -258,8 +255,7 @@ class ImmutableConfigs(Transform):
                         continue
                     found.append(f)
                 blockers += refs.mentions(o, pattern, skip)
-        manifests = {o.doc.path for o in index.objects}
-        blockers += refs.text_mentions(workspace, name, pattern, manifests)
+        blockers += refs.text_mentions(workspace, name, pattern, _manifests(index))
         if (kind, name) in kustomize.generated(workspace):
             blockers.append(f"a kustomize {'configMapGenerator' if kind == 'ConfigMap' else 'secretGenerator'} makes a {kind} of the same name")
         return found, blockers
@@ -278,3 +274,22 @@ class ImmutableConfigs(Transform):
             return True
         tied = [t for t in twins if refs.distance(ref_obj.doc.path, t.doc.path) == mine]
         return True if all(content_hash(t) == content_hash(obj) for t in tied) else None
+
+
+def _by_doc(index: k8s.Index) -> list[list[k8s.Obj]]:
+    """The index's objects grouped by document, in order (grouped once per index)."""
+    groups = index.__dict__.get("_kc_by_doc")
+    if groups is None:
+        by_doc: dict[int, list[k8s.Obj]] = defaultdict(list)
+        for o in index.objects:
+            by_doc[id(o.doc)].append(o)  # the index holds every document: ids stay unique
+        groups = index.__dict__["_kc_by_doc"] = list(by_doc.values())
+    return groups
+
+
+def _manifests(index: k8s.Index) -> set[str]:
+    """The paths of the documents the index holds objects of (collected once per index)."""
+    paths = index.__dict__.get("_kc_manifests")
+    if paths is None:
+        paths = index.__dict__["_kc_manifests"] = {o.doc.path for o in index.objects}
+    return paths

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from functools import lru_cache
 from typing import Iterator
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -47,6 +48,7 @@ def is_version_key(key: str) -> bool:
     return key in VERSION_KEYS or key.endswith("/version")
 
 
+@lru_cache(maxsize=65536)
 def _norm(path: str) -> str:
     return posixpath.normpath(path)
 
@@ -62,9 +64,9 @@ def same_namespace(a: Obj, b: Obj) -> bool:
 def _kustomize_view(workspace: Workspace) -> tuple[set[str], dict[str, list[str]], dict[str, list[str]]]:
     """Patch files, each kustomization's resources, and which kustomizations list each file;
     read once per worker and again when a staged file changes."""
-    key = tuple(sorted(workspace.staged.items()))
+    key = workspace.staged.version  # a new object whenever something is staged
     cached = getattr(workspace, "_ks_kustomize", None)
-    if cached and cached[0] == key:
+    if cached and cached[0] is key:
         return cached[1]
     patches = {_norm(p) for p in kustomize.patch_files(workspace)}
     resources: dict[str, list[str]] = {}
@@ -77,6 +79,39 @@ def _kustomize_view(workspace: Workspace) -> tuple[set[str], dict[str, list[str]
     return patches, resources, listed_by
 
 
+def _group(objects: list[Obj]) -> tuple[dict[str, list[Obj]], dict[str, list[str]]]:
+    by_path: dict[str, list[Obj]] = {}
+    for obj in objects:
+        by_path.setdefault(_norm(obj.doc.path), []).append(obj)
+    by_folder: dict[str, list[str]] = {}
+    for p in by_path:
+        by_folder.setdefault(posixpath.dirname(p), []).append(p)
+    return by_path, by_folder
+
+
+def _grouped(index: Index) -> tuple[dict[str, list[Obj]], dict[str, list[str]]]:
+    """The index's objects by (normalised) file path, in index order, and those paths by folder.
+    The other files' part is grouped once per file and staged state (:func:`k8s.split`)."""
+    split = k8s.split(index)
+    if split is None:
+        return _group(index.objects)
+    others, own = split
+    if "ks_grouped" not in others.derived:
+        others.derived["ks_grouped"] = _group(others.objects)
+    by_path, by_folder = others.derived["ks_grouped"]
+    if not own:
+        return by_path, by_folder
+    # the index lists the document's own objects last: they join their path's group at its end
+    mine, _ = _group(own)
+    by_path, by_folder = dict(by_path), dict(by_folder)
+    for path, objs in mine.items():
+        if path not in by_path:
+            folder = posixpath.dirname(path)
+            by_folder[folder] = by_folder.get(folder, []) + [path]
+        by_path[path] = by_path.get(path, []) + objs
+    return by_path, by_folder
+
+
 class Scope:
     """The index of the tree with the unit of each file (see the module docstring)."""
 
@@ -84,11 +119,16 @@ class Scope:
         self.workspace = workspace or Workspace()
         self.index: Index = k8s.index(self.workspace, doc)
         self.doc = doc
-        self._by_path: dict[str, list[Obj]] = {}
-        for obj in self.index.objects:
-            self._by_path.setdefault(_norm(obj.doc.path), []).append(obj)
-        self._patches, self._resources, self._listed_by = _kustomize_view(self.workspace)
-        self._units: dict[str, list[Obj]] = {}
+        view = _kustomize_view(self.workspace)
+        self._patches, self._resources, self._listed_by = view
+        # the grouping and the units depend on the index and the kustomize view alone: shared by
+        # every Scope over the same index (an index is rebuilt whenever something is staged)
+        shared = self.index.__dict__.get("_ks_scope")
+        if shared is None or shared[0] is not view:
+            by_path, by_folder = _grouped(self.index)
+            shared = self.index.__dict__["_ks_scope"] = (view, by_path, by_folder, {})
+        _, self._by_path, self._by_folder, self._units = shared
+        self._own = _norm(doc.path)
 
     def is_patch(self, obj: Obj) -> bool:
         """Whether ``obj`` sits in a kustomize patch file (a partial object)."""
@@ -109,8 +149,7 @@ class Scope:
             paths = self._deployed(listing[0], set())
         else:
             folder = posixpath.dirname(path)
-            paths = [p for p in self._by_path if posixpath.dirname(p) == folder and p not in self._patches
-                     and not self._listed_by.get(p)]
+            paths = [p for p in self._by_folder.get(folder, ()) if p not in self._patches and not self._listed_by.get(p)]
             owners: dict[tuple[str, str, str], set[str]] = {}
             for p in paths:
                 for o in self._by_path[p]:
@@ -161,7 +200,11 @@ class Scope:
         return [i for i in self.around(svc, "Ingress") if svc.name in backend_services(i)]
 
     def in_file(self, obj: Obj) -> bool:
-        return _norm(obj.doc.path) == _norm(self.doc.path)
+        return _norm(obj.doc.path) == self._own
+
+    def mine(self) -> list[Obj]:
+        """The index's objects in the document's own file, in index order."""
+        return list(self._by_path.get(self._own, ()))
 
 
 # Services -------------------------------------------------------------------------------------

@@ -162,7 +162,7 @@ class IngressForHttpRouting(Transform):
 
     def check(self, doc):
         scope = Scope(self.ctx.workspace, doc)
-        mine = [o for o in scope.index.objects if scope.in_file(o)]
+        mine = scope.mine()
         classes = {o.name for o in scope.index.of_kind("IngressClass")}
         for ing in mine:
             if ing.kind == "Ingress" and ing.api_version in LEGACY:

@@ -162,9 +162,9 @@ class SpecificLabelSelectors(Transform):
 
     def check(self, doc):
         scope = Scope(self.ctx.workspace, doc)
-        for svc in scope.index.objects:
-            # only this file's Services are edited here
-            if not scope.in_file(svc) or svc.kind != "Service":
+        # only this file's Services are edited here
+        for svc in scope.mine():
+            if svc.kind != "Service":
                 continue
             finding = self._check(doc, scope, svc)
             if finding:

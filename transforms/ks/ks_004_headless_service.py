@@ -213,7 +213,7 @@ class HeadlessServiceForStatefulSets(Transform):
 
     def check(self, doc):
         scope = Scope(self.ctx.workspace, doc)
-        mine = [o for o in scope.index.objects if scope.in_file(o)]
+        mine = scope.mine()
         for obj in mine:
             if obj.kind == "StatefulSet" and not scope.is_patch(obj):
                 finding = self._statefulset(doc, scope, obj)

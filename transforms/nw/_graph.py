@@ -260,7 +260,18 @@ def _read(member: Member, service: Service, workspace: Workspace | None, depth: 
 
 
 def build(workspace: Workspace | None, doc: YamlDocument) -> Graph | None:
-    """The project graph of a Compose document; None when it has no services."""
+    """The project graph of a Compose document; None when it has no services. Built once per
+    document and state of the staged files (the transforms that read it only read it)."""
+    if workspace is None:
+        return _build(workspace, doc)
+    version = workspace.staged.version
+    cached = workspace.__dict__.get("_nw_graph")
+    if cached is None or cached[0] is not doc or cached[1] is not version:
+        cached = workspace.__dict__["_nw_graph"] = (doc, version, _build(workspace, doc))
+    return cached[2]
+
+
+def _build(workspace: Workspace | None, doc: YamlDocument) -> Graph | None:
     own = compose.load(doc)
     if own is None:
         return None
