@@ -1,6 +1,7 @@
 """The ``orchfix`` command line."""
 from __future__ import annotations
 
+import gc
 import sys
 from collections import Counter
 
@@ -159,7 +160,12 @@ def cli(paths, mode, select, ignore, unsafe, config_file, fmt, resolve_digests, 
 
 
 def main() -> None:
+    # a run makes objects by the hundred thousand and keeps many: the collector runs less often
+    # (engine.GC_THRESHOLDS), and is not made to sweep them all once more on the way out
+    gc.set_threshold(*(max(a, b) for a, b in zip(gc.get_threshold(), engine.GC_THRESHOLDS)))
     try:
         cli(standalone_mode=True)
     except KeyboardInterrupt:  # pragma: no cover - interactive
         sys.exit(130)
+    finally:
+        gc.freeze()

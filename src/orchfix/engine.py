@@ -108,12 +108,18 @@ def _process(entry: FileEntry) -> FileOutcome | tuple[str, str] | None:
         text = staged  # an earlier round's result
     if not any(t.applies_to(entry.kind, text) for t in _instances):
         return None
-    return _fix(entry, text, encoding)
+    return _fix(entry, text, encoding, shared=True)
 
 
-def _fix(entry: FileEntry, text: str, encoding: Encoding) -> FileOutcome | tuple[str, str] | None:
+def _fix(entry: FileEntry, text: str, encoding: Encoding, shared: bool = False) -> FileOutcome | tuple[str, str] | None:
+    """Fix one file from ``text``. ``shared``: its document may be the one the workspace parsed
+    for other files' checks (the first time a round fixes the file; a file fixed again gets a
+    document of its own, since transforms may keep what they worked out on the document)."""
     try:
-        doc = documents.load(entry.path, entry.kind, text, encoding)
+        if shared and encoding == Encoding():
+            doc = _job.workspace.parse(entry.path, entry.kind, text)
+        else:
+            doc = documents.load(entry.path, entry.kind, text, encoding)
     except documents.ParseError as exc:
         where = f"{entry.path}:{exc.line}" if exc.line else entry.path
         return where, f"does not parse as {entry.kind}: {exc.message}; skipped"
@@ -145,6 +151,7 @@ def _run(job: Job, jobs: int, progress: Callable[[int, int], None] | None) -> Ru
             if path not in files:  # a file the previous round created: its kind from its name and text
                 files[path] = FileEntry(path, kinds.classify(PurePosixPath(path), text.encode()[:65536], False))
         base = Workspace(files=files, notes=job.workspace.notes, staged=staged)
+        base.inherit(job.workspace)
         again = _round(Job(job.transforms, job.settings, base), jobs, progress)
         _merge(result, again)
         if not again.has_changes():
@@ -163,6 +170,7 @@ def _round(job: Job, jobs: int, progress: Callable[[int, int], None] | None) -> 
         results = map(_process, entries)
         pool = None
     else:
+        _warm(job.workspace)
         pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_pool_worker, initargs=(job,))
         results = pool.map(_process, entries, chunksize=max(1, min(32, len(entries) // (jobs * 8))))
     try:
@@ -180,6 +188,18 @@ def _round(job: Job, jobs: int, progress: Callable[[int, int], None] | None) -> 
     for outcome in result.outcomes:
         result.errors.extend((outcome.path, message) for message in outcome.errors)
     return result
+
+
+#: kinds whose files transforms read while fixing others (every manifest, compose file, Dockerfile)
+_READ_ACROSS = ("k8s", "compose", "dockerfile")
+
+
+def _warm(workspace: Workspace) -> None:
+    """Parse the files other files' checks read, here, once: the workers start with them (a
+    forked worker shares them) instead of each parsing them all again, and so does settling."""
+    for entry in workspace.files.values():
+        if entry.kind in _READ_ACROSS:
+            workspace.document(entry.path)
 
 
 def _merge(result: RunResult, again: RunResult) -> None:

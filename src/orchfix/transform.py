@@ -140,29 +140,53 @@ class Transform:
 
 
 def _prechecked(precheck: re.Pattern[str], text: str) -> bool:
-    """``precheck.search(text) is not None``, skipping the search when the text lacks every
-    literal a match must contain (a plain substring test is far faster than a regex that cannot
-    use its literal prefix, as after a leading ``\b``)."""
-    literals = _required_literals(precheck)
-    if literals is not None and not any(literal in text for literal in literals):
+    """``precheck.search(text) is not None``, faster: a text that lacks every literal a match must
+    contain cannot match, and when every match starts with one of a few literals, the pattern is
+    only tried where they occur (a regex that cannot use a literal prefix, as after a leading
+    ``\b``, otherwise tries every position)."""
+    shortcut = _shortcut(precheck)
+    if shortcut is None:
+        return precheck.search(text) is not None
+    required, prefixes = shortcut
+    if required is not None and not any(literal in text for literal in required):
         return False
-    return precheck.search(text) is not None
+    if prefixes is None:
+        return precheck.search(text) is not None
+    for prefix in prefixes:
+        at = text.find(prefix)
+        while at >= 0:
+            if precheck.match(text, at) is not None:
+                return True
+            at = text.find(prefix, at + 1)
+    return False
 
 
-_REQUIRED: dict[re.Pattern[str], frozenset[str] | None] = {}
+_SHORTCUTS: dict[re.Pattern[str], tuple[frozenset[str] | None, frozenset[str] | None] | None] = {}
+
+
+def _shortcut(pattern: re.Pattern[str]) -> tuple[frozenset[str] | None, frozenset[str] | None] | None:
+    """(strings one of which every match contains, strings one of which every match starts
+    with), each None when that cannot be told; None when neither can."""
+    if pattern not in _SHORTCUTS:
+        try:
+            found = _analyse(pattern)
+        except Exception:  # an internal of the re module that changed: no shortcut, same results
+            found = None
+        _SHORTCUTS[pattern] = found if found and (found[0] or found[1]) else None
+    return _SHORTCUTS[pattern]
 
 
 def _required_literals(pattern: re.Pattern[str]) -> frozenset[str] | None:
     """Strings one of which every match of ``pattern`` contains; None when that cannot be told."""
-    if pattern not in _REQUIRED:
-        try:
-            _REQUIRED[pattern] = _literals_of(pattern)
-        except Exception:  # an internal of the re module that changed: no shortcut, same results
-            _REQUIRED[pattern] = None
-    return _REQUIRED[pattern]
+    found = _shortcut(pattern)
+    return found[0] if found else None
 
 
-def _literals_of(pattern: re.Pattern[str]) -> frozenset[str] | None:
+class _NoShortcut(Exception):
+    pass
+
+
+def _analyse(pattern: re.Pattern[str]) -> tuple[frozenset[str] | None, frozenset[str] | None] | None:
     try:
         from re import _constants as sre, _parser as parser  # Python 3.11+
     except ImportError:  # pragma: no cover - Python 3.10
@@ -174,13 +198,22 @@ def _literals_of(pattern: re.Pattern[str]) -> frozenset[str] | None:
     if parsed.state.flags & re.IGNORECASE:
         return None
     repeats = {sre.MAX_REPEAT, sre.MIN_REPEAT} | ({sre.POSSESSIVE_REPEAT} if hasattr(sre, "POSSESSIVE_REPEAT") else set())
+    zero_width = {sre.AT, sre.ASSERT, sre.ASSERT_NOT}
+    atomic = getattr(sre, "ATOMIC_GROUP", None)
 
-    class CaseInsensitive(Exception):
-        pass
+    def inner(op, arg):
+        """The items of a group (None for other items); a case-insensitive group stops all."""
+        if op is sre.SUBPATTERN:
+            if arg[1] & re.IGNORECASE:
+                raise _NoShortcut
+            return arg[3]
+        if atomic is not None and op is atomic:
+            return arg
+        return None
 
-    def sequence(items) -> frozenset[str] | None:
-        """The best required set of a sequence: a run of literals, or what a group, branch or
-        repeat inside it requires (the most selective: longest shortest string)."""
+    def contained(items) -> frozenset[str] | None:
+        """Strings one of which a match of ``items`` contains: the most selective of its literal
+        runs and of what its groups, branches and repeats require."""
         options: list[frozenset[str]] = []
         run: list[str] = []
         for op, arg in items:
@@ -191,19 +224,15 @@ def _literals_of(pattern: re.Pattern[str]) -> frozenset[str] | None:
                 options.append(frozenset(["".join(run)]))
                 run = []
             found = None
-            if op is sre.SUBPATTERN:
-                if arg[1] & re.IGNORECASE:
-                    raise CaseInsensitive
-                found = sequence(arg[3])
+            group = inner(op, arg)
+            if group is not None:
+                found = contained(group)
             elif op is sre.BRANCH:
-                alternatives = [sequence(alt) for alt in arg[1]]
+                alternatives = [contained(alt) for alt in arg[1]]
                 if all(a is not None for a in alternatives):
                     found = frozenset().union(*alternatives)
-            elif op in repeats:
-                if arg[0] >= 1:
-                    found = sequence(arg[2])
-            elif getattr(sre, "ATOMIC_GROUP", None) is op:
-                found = sequence(arg)
+            elif op in repeats and arg[0] >= 1:
+                found = contained(arg[2])
             if found:
                 options.append(found)
         if run:
@@ -211,11 +240,50 @@ def _literals_of(pattern: re.Pattern[str]) -> frozenset[str] | None:
         options = [o for o in options if o and all(o)]
         return max(options, key=lambda o: (min(map(len, o)), -len(o))) if options else None
 
-    try:
-        found = sequence(parsed)
-    except CaseInsensitive:
+    def starting(items) -> frozenset[str] | None:
+        """Strings one of which a match of ``items`` starts with (None: unknown); assertions
+        before the first literal take no text."""
+        items = list(items)
+        i = 0
+        while i < len(items) and items[i][0] in zero_width:
+            i += 1
+        if i == len(items):
+            return None
+        op, arg = items[i]
+        if op is sre.LITERAL:
+            run = []
+            while i < len(items) and items[i][0] is sre.LITERAL:
+                run.append(chr(items[i][1]))
+                i += 1
+            head = "".join(run)
+            # a run directly followed by a group or branch: extended by what that starts with
+            if i < len(items):
+                following = inner(*items[i])
+                rest = starting(following) if following is not None else (
+                    starting([items[i]]) if items[i][0] is sre.BRANCH else None)
+                if rest and len(rest) <= 16:
+                    return frozenset(head + r for r in rest)
+            return frozenset([head])
+        group = inner(op, arg)
+        if group is not None:
+            return starting(group)
+        if op is sre.BRANCH:
+            alternatives = [starting(alt) for alt in arg[1]]
+            if all(alternatives):
+                return frozenset().union(*alternatives)
+            return None
+        if op in repeats and arg[0] >= 1:
+            return starting(arg[2])
         return None
-    return found if found and min(map(len, found)) >= 2 else None
+
+    try:
+        required = contained(parsed)
+        prefixes = starting(parsed)
+    except _NoShortcut:
+        return None
+    required = required if required and min(map(len, required)) >= 2 else None
+    prefixes = prefixes if prefixes and min(map(len, prefixes)) >= 2 and len(prefixes) <= 16 else None
+    return required, prefixes
 
 
 def is_transform(obj: object) -> bool:

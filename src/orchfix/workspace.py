@@ -56,10 +56,22 @@ def _repo_top(start: Path) -> Path | None:
     return None
 
 
+_CWD: tuple[str, Path] = ("", Path())
+
+
+def _cwd() -> Path:
+    """``Path.cwd()``, made once per current directory (a scan asks for every file)."""
+    global _CWD
+    cwd = os.getcwd()
+    if _CWD[0] != cwd:
+        _CWD = (cwd, Path(cwd))
+    return _CWD[1]
+
+
 def display(path: Path) -> str:
     """The path as shown to users and used as a key: relative to the cwd when under it."""
     try:
-        return path.relative_to(Path.cwd()).as_posix()
+        return path.relative_to(_cwd()).as_posix()
     except ValueError:
         return path.as_posix()
 
@@ -270,6 +282,13 @@ class Workspace:
         if hit[2] is not None:
             raise hit[2].with_traceback(None)
         return hit[1]
+
+    def inherit(self, other: "Workspace") -> None:
+        """Reuse the documents ``other`` parsed (another view of the same tree: an earlier round);
+        each is checked against the text this workspace reads, so only unchanged files reuse."""
+        parsed = other.__dict__.get("_documents")
+        if parsed:
+            self.__dict__.setdefault("_documents", {}).update(parsed)
 
     def read(self, path: str) -> str | None:
         """The text of ``path`` as the run sees it (staged edits included), or None."""

@@ -35,7 +35,19 @@ class Style:
 
 
 def style_of(doc: YamlDocument) -> Style:
-    """The indentation habits of ``doc``: the most common nesting width and sequence offset."""
+    """The indentation habits of ``doc``: the most common nesting width and sequence offset
+    (worked out once per document)."""
+    memo = getattr(doc, "__dict__", None)
+    cached = memo.get("_yaml_style") if memo is not None else None
+    if cached is not None and cached[0] is doc.text and cached[1] is doc.nodes:
+        return cached[2]
+    style = _style_of(doc)
+    if memo is not None:
+        memo["_yaml_style"] = (doc.text, doc.nodes, style)
+    return style
+
+
+def _style_of(doc: YamlDocument) -> Style:
     widths: Counter = Counter()
     offsets: Counter = Counter()
     for root in doc.nodes:
@@ -67,9 +79,14 @@ def get(mapping: Node | None, key: str) -> tuple[ScalarNode, Node] | None:
     """The (key node, value node) of ``key`` in a mapping node, or None (of a key written twice,
     the last, which is the one loaders keep)."""
     if isinstance(mapping, MappingNode):
-        for k, v in reversed(mapping.value):
-            if isinstance(k, ScalarNode) and k.value == key:
-                return k, v
+        # looked up again and again (every transform reads the same keys): the mapping's keys are
+        # indexed once, and again if its entries are ever replaced or added to
+        pairs = mapping.value
+        memo = mapping.__dict__.get("_ye_keys")
+        if memo is None or memo[0] is not pairs or memo[1] != len(pairs):
+            index = {k.value: (k, v) for k, v in pairs if isinstance(k, ScalarNode)}  # the last one wins
+            memo = mapping.__dict__["_ye_keys"] = (pairs, len(pairs), index)
+        return memo[2].get(key)
     return None
 
 

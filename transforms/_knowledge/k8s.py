@@ -234,17 +234,70 @@ def index(workspace: Workspace, current: YamlDocument) -> Index:
     return built
 
 
+class Tree:
+    """Every manifest object of the workspace in one staged state: in index order, where each
+    file's objects sit, and grouped by kind (each file's objects are one run in every group)."""
+
+    def __init__(self, by_path: dict[str, list[Obj]]):
+        self.by_path = by_path
+        self.objects: list[Obj] = []
+        self.spans: dict[str, tuple[int, int]] = {}
+        for path, objs in by_path.items():
+            start = len(self.objects)
+            self.objects += objs
+            self.spans[path] = (start, len(self.objects))
+        #: derived data other modules keep here
+        self.derived: dict = {}
+
+    @cached_property
+    def by_kind(self) -> dict[str, list[Obj]]:
+        by_kind: dict[str, list[Obj]] = {}
+        for o in self.objects:
+            by_kind.setdefault(o.kind, []).append(o)
+        return by_kind
+
+    @cached_property
+    def kind_spans(self) -> dict[str, dict[str, tuple[int, int]]]:
+        """Path → kind → where the file's objects of that kind sit in ``by_kind[kind]``."""
+        spans: dict[str, dict[str, tuple[int, int]]] = {}
+        seen: dict[str, int] = {}
+        for path, objs in self.by_path.items():
+            mine: dict[str, tuple[int, int]] = {}
+            for o in objs:
+                at = seen.get(o.kind, 0)
+                start = mine[o.kind][0] if o.kind in mine else at
+                mine[o.kind] = (start, at + 1)
+                seen[o.kind] = at + 1
+            spans[path] = mine
+        return spans
+
+    def without(self, path: str) -> "Others":
+        start, end = self.spans.get(path, (0, 0))
+        return Others(self.objects[:start] + self.objects[end:] if end > start else self.objects, self, path)
+
+
 class Others:
     """The objects of every manifest but one file's, in index order, with what is derived from
     them alone (shared by the indexes of that file's successive texts while nothing is staged)."""
 
-    def __init__(self, objects: list[Obj]):
+    def __init__(self, objects: list[Obj], tree: Tree | None = None, path: str | None = None):
         self.objects = objects
+        #: the whole tree and the file left out (when made by :meth:`Tree.without`)
+        self.tree, self.path = tree, path
         #: derived data other modules keep here (grouped by path, by document…)
         self.derived: dict = {}
 
     @cached_property
     def by_kind(self) -> dict[str, list[Obj]]:
+        if self.tree is not None:
+            by_kind = dict(self.tree.by_kind)
+            for kind, (start, end) in self.tree.kind_spans.get(self.path, {}).items():
+                group = by_kind[kind][:start] + by_kind[kind][end:]
+                if group:
+                    by_kind[kind] = group
+                else:
+                    del by_kind[kind]
+            return by_kind
         by_kind: dict[str, list[Obj]] = {}
         for o in self.objects:
             by_kind.setdefault(o.kind, []).append(o)
@@ -256,10 +309,17 @@ def _others(workspace: Workspace, path: str) -> Others:
     cached = workspace.__dict__.get("_k8s_others")
     if cached and cached[0] == path and cached[1] is version:
         return cached[2]
-    by_path = _manifest_objects(workspace)
-    others = Others([o for p, objs in by_path.items() if p != path for o in objs])
+    others = _tree(workspace).without(path)
     workspace.__dict__["_k8s_others"] = (path, version, others)
     return others
+
+
+def _tree(workspace: Workspace) -> Tree:
+    by_path = _manifest_objects(workspace)
+    cached = workspace.__dict__.get("_k8s_tree")
+    if cached is None or cached.by_path is not by_path:
+        cached = workspace.__dict__["_k8s_tree"] = Tree(by_path)
+    return cached
 
 
 def split(index: Index) -> tuple[Others, list[Obj]] | None:
@@ -298,6 +358,8 @@ def _manifest_objects(workspace: Workspace) -> dict[str, list[Obj]]:
                 found = []
             hit = new[path] = (text, found)
         by_path[path] = hit[1]  # a new file: after the scanned ones
+    if cached and list(cached[1]) == list(by_path) and all(cached[1][p] is objs for p, objs in by_path.items()):
+        by_path = cached[1]  # what was staged is no manifest: the same objects (and what is built on them)
     workspace.__dict__["_k8s_objects"] = (version, by_path)
     return by_path
 

@@ -116,7 +116,15 @@ class Selector:
 
 
 def pod_selector(obj: k8s.Obj) -> Selector | None:
-    """What identifies a workload's pods: its ``spec.selector``, else its template's labels."""
+    """What identifies a workload's pods: its ``spec.selector``, else its template's labels.
+    Read once per object (callers only read it)."""
+    memo = obj.__dict__
+    if "_pod_selector" not in memo:
+        memo["_pod_selector"] = _pod_selector(obj)
+    return memo["_pod_selector"]
+
+
+def _pod_selector(obj: k8s.Obj) -> Selector | None:
     own = Selector.of(obj.get("spec", "selector"))
     if own and not own.empty:
         return own

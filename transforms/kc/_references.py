@@ -164,11 +164,42 @@ def _scalars(node: Node | None, key: str | None, builtin: bool, skip: set[int]) 
             yield from _scalars(item, key, builtin, skip)
 
 
+def _scalar_view(obj: k8s.Obj, builtin: bool) -> tuple[list[tuple[str | None, ScalarNode]], set[int]]:
+    """What :func:`_scalars` yields for the whole object, and the ids of the mappings and
+    sequences it walks through: worked out once per object."""
+    memo = obj.__dict__.setdefault("_kc_scalars", {})
+    if builtin not in memo:
+        containers: set[int] = set()
+
+        def walk(node: Node | None, key: str | None) -> Iterator[tuple[str | None, ScalarNode]]:
+            if isinstance(node, (MappingNode, SequenceNode)):
+                containers.add(id(node))
+            if isinstance(node, MappingNode):
+                for k, v in node.value:
+                    name = ye.scalar(k)
+                    if (builtin and name in _LABELS) or (not builtin and name in ("kind", "apiVersion")):
+                        continue
+                    yield from walk(v, name)
+            elif isinstance(node, SequenceNode):
+                for item in node.value:
+                    yield from walk(item, key)
+            elif isinstance(node, ScalarNode) and not (builtin and key in _NOT_REFERENCES):
+                yield key, node
+
+        memo[builtin] = (list(walk(obj.node, None)), containers)
+    return memo[builtin]
+
+
 def mentions(obj: k8s.Obj, pattern: re.Pattern[str], skip: set[int]) -> list[str]:
     """Fields of ``obj`` (other than the reference fields in ``skip``) whose value names the object."""
     builtin = obj.kind in BUILTIN and not obj.api_version.startswith("kustomize.")
+    scalars, containers = _scalar_view(obj, builtin)
+    if skip & containers:  # a whole mapping or sequence left out: walked again without it
+        scalars = list(_scalars(obj.node, None, builtin, skip))
+    elif skip:
+        scalars = [(key, node) for key, node in scalars if id(node) not in skip]
     found = []
-    for key, node in _scalars(obj.node, None, builtin, skip):
+    for key, node in scalars:
         if pattern.search(node.value):
             found.append(f"{obj.kind} {obj.name or '?'} ({key or 'a list item'}) in {obj.doc.path}:{node.start_mark.line + 1}")
     return found

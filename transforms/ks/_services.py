@@ -89,6 +89,31 @@ def _group(objects: list[Obj]) -> tuple[dict[str, list[Obj]], dict[str, list[str
     return by_path, by_folder
 
 
+def _without(others: k8s.Others) -> tuple[dict[str, list[Obj]], dict[str, list[str]]]:
+    """The grouping of every manifest's objects (made once per staged state) without the file
+    ``others`` leaves out."""
+    tree = others.tree
+    if "ks_grouped" not in tree.derived:
+        tree.derived["ks_grouped"] = _group(tree.objects)
+    by_path, by_folder = tree.derived["ks_grouped"]
+    left_out = tree.by_path.get(others.path)
+    if not left_out:
+        return by_path, by_folder
+    key = _norm(others.path)
+    kept = [o for o in by_path[key] if o.doc.path != others.path]
+    by_path = dict(by_path)
+    if kept:  # another spelling of the same path: its objects stay (in their order)
+        by_path[key] = kept
+        return by_path, by_folder
+    del by_path[key]
+    folder = posixpath.dirname(key)
+    by_folder = dict(by_folder)
+    by_folder[folder] = [p for p in by_folder[folder] if p != key]
+    if not by_folder[folder]:
+        del by_folder[folder]
+    return by_path, by_folder
+
+
 def _grouped(index: Index) -> tuple[dict[str, list[Obj]], dict[str, list[str]]]:
     """The index's objects by (normalised) file path, in index order, and those paths by folder.
     The other files' part is grouped once per file and staged state (:func:`k8s.split`)."""
@@ -97,7 +122,7 @@ def _grouped(index: Index) -> tuple[dict[str, list[Obj]], dict[str, list[str]]]:
         return _group(index.objects)
     others, own = split
     if "ks_grouped" not in others.derived:
-        others.derived["ks_grouped"] = _group(others.objects)
+        others.derived["ks_grouped"] = _without(others) if others.tree is not None else _group(others.objects)
     by_path, by_folder = others.derived["ks_grouped"]
     if not own:
         return by_path, by_folder
